@@ -1,0 +1,13 @@
+// Command nimbus is the whole of Nimbus in one binary: the server, the
+// development mode that runs everything on one machine, and the CLI.
+package main
+
+import (
+	"os"
+
+	"github.com/nimbus-cloud/nimbus/internal/cli"
+)
+
+func main() {
+	os.Exit(cli.Main(os.Args[1:]))
+}

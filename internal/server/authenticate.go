@@ -1,0 +1,122 @@
+package server
+
+import (
+	"crypto/subtle"
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/nimbus-cloud/nimbus/internal/auth"
+	"github.com/nimbus-cloud/nimbus/internal/problem"
+	"github.com/nimbus-cloud/nimbus/internal/store"
+)
+
+// publicPaths answer without credentials.
+var publicPaths = map[string]bool{
+	"/api/v1/auth/login":   true,
+	"/api/v1/openapi.json": true,
+}
+
+// authenticate resolves the caller of every API request from a session token
+// (`Authorization: Bearer nmt_...`) or an API key (HTTP Basic
+// `nak_...:nas_...`), and refuses the request when neither is valid.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if publicPaths[r.URL.Path] {
+			next.ServeHTTP(w, r)
+			return
+		}
+		p, err := s.resolve(r)
+		if err != nil {
+			var pe *problem.Error
+			if !errors.As(err, &pe) {
+				s.log.ErrorContext(r.Context(), "authenticate", "err", err)
+				pe = problem.Internal()
+			}
+			problem.Write(w, r, pe)
+			return
+		}
+		infoFrom(r.Context()).principal = p
+		next.ServeHTTP(w, r)
+	})
+}
+
+var errNoCredentials = problem.Unauthenticated("no credentials: log in with `nimbus login`, or send `Authorization: Bearer <token>` or an API key as HTTP Basic")
+
+func (s *Server) resolve(r *http.Request) (*Principal, error) {
+	h := r.Header.Get("Authorization")
+	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
+		return s.resolveToken(r, strings.TrimSpace(tok))
+	}
+	if appKey, secret, ok := r.BasicAuth(); ok {
+		return s.resolveAPIKey(r, appKey, secret)
+	}
+	return nil, errNoCredentials
+}
+
+func (s *Server) resolveToken(r *http.Request, tok string) (*Principal, error) {
+	expired := problem.Unauthenticated("token is invalid or expired: log in again with `nimbus login`")
+	if !auth.LooksLikeToken(tok) {
+		return nil, expired
+	}
+	var p *Principal
+	err := s.store.Read(r.Context(), func(tx store.Tx) error {
+		ta, err := tx.GetTokenAuth(r.Context(), auth.HashSecret(tok), s.now())
+		if errors.Is(err, store.ErrNotFound) {
+			return expired
+		}
+		if err != nil {
+			return err
+		}
+		if !ta.User.Enabled {
+			return problem.Unauthenticated("user %q is disabled: ask a platform admin", ta.User.Name)
+		}
+		roles, err := tx.EffectiveRoles(r.Context(), ta.User.ID)
+		if err != nil {
+			return err
+		}
+		p = &Principal{UserID: ta.User.ID, UserName: ta.User.Name, PlatformAdmin: ta.User.PlatformAdmin,
+			TokenID: ta.Token.ID, Roles: roles}
+		return nil
+	})
+	return p, err
+}
+
+func (s *Server) resolveAPIKey(r *http.Request, appKey, secret string) (*Principal, error) {
+	bad := problem.Unauthenticated("API key is invalid, revoked or expired")
+	if !auth.LooksLikeAppKey(appKey) || !auth.LooksLikeAppSecret(secret) {
+		return nil, bad
+	}
+	var p *Principal
+	err := s.store.Read(r.Context(), func(tx store.Tx) error {
+		ka, err := tx.GetAPIKeyAuth(r.Context(), appKey)
+		if errors.Is(err, store.ErrNotFound) {
+			return bad
+		}
+		if err != nil {
+			return err
+		}
+		if subtle.ConstantTimeCompare([]byte(ka.Key.SecretHash), []byte(auth.HashSecret(secret))) != 1 ||
+			!ka.Key.Usable(s.now()) || !ka.User.Enabled {
+			return bad
+		}
+		roles, err := tx.EffectiveRoles(r.Context(), ka.User.ID)
+		if err != nil {
+			return err
+		}
+		p = &Principal{UserID: ka.User.ID, UserName: ka.User.Name, PlatformAdmin: ka.User.PlatformAdmin,
+			AppKey: ka.Key.AppKey, KeyTenantID: ka.Key.TenantID, KeyPerms: ka.Key.Permissions, Roles: roles}
+		return nil
+	})
+	return p, err
+}
+
+// clientIP is the address of the caller as seen by this server.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

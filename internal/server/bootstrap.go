@@ -1,0 +1,126 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/nimbus-cloud/nimbus/internal/auth"
+	"github.com/nimbus-cloud/nimbus/internal/hostinfo"
+	"github.com/nimbus-cloud/nimbus/internal/store"
+)
+
+// Names of what the first start creates.
+const (
+	AdminUser      = "admin"
+	DefaultCluster = "default"
+)
+
+// BootstrapOptions say what the first start of a store creates.
+type BootstrapOptions struct {
+	// AdminPassword is the platform admin's password; empty generates one.
+	AdminPassword string
+	// LocalHost, when set, is registered in the default cluster (dev mode),
+	// or has its capacity refreshed when it is already there.
+	LocalHost *hostinfo.Info
+}
+
+// BootstrapResult tells what Bootstrap did.
+type BootstrapResult struct {
+	AdminCreated bool
+	// GeneratedPassword is set when the admin was created with a generated
+	// password: it is shown once and never stored in clear.
+	GeneratedPassword string
+	HostName          string
+}
+
+// Bootstrap creates the platform admin, the default cluster and, in dev
+// mode, the local host, when they are missing. It is idempotent and safe
+// when several servers start at once on one database.
+func Bootstrap(ctx context.Context, st store.Store, opts BootstrapOptions) (BootstrapResult, error) {
+	var res BootstrapResult
+	password := opts.AdminPassword
+	if password == "" {
+		password = rand.Text()
+	} else if err := auth.CheckPassword(password); err != nil {
+		return res, fmt.Errorf("NIMBUS_ADMIN_PASSWORD: %w", err)
+	}
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return res, err
+	}
+	err = st.Write(ctx, func(tx store.Tx) error {
+		res.AdminCreated = false
+		_, err := tx.GetUserByName(ctx, AdminUser)
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		u := store.User{Name: AdminUser, DisplayName: "Platform admin", Enabled: true, PlatformAdmin: true, PasswordHash: hash}
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		res.AdminCreated = true
+		return tx.InsertAudit(ctx, &store.AuditRecord{ActorName: "system", Action: "user.create", ObjectType: "user",
+			ObjectName: AdminUser, Result: store.AuditSuccess})
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return res, fmt.Errorf("create admin: %w", err)
+	}
+	if res.AdminCreated && opts.AdminPassword == "" {
+		res.GeneratedPassword = password
+	}
+
+	var cluster store.Cluster
+	err = st.Write(ctx, func(tx store.Tx) (err error) {
+		cluster, err = tx.GetClusterByName(ctx, DefaultCluster)
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		cluster = store.Cluster{Name: DefaultCluster, Description: "Created at first start", CPUOvercommit: 1,
+			MemoryOvercommit: 1, Strategy: store.StrategySpread}
+		if err := tx.CreateCluster(ctx, &cluster); err != nil {
+			return err
+		}
+		return tx.InsertAudit(ctx, &store.AuditRecord{ActorName: "system", Action: "cluster.create", ObjectType: "cluster",
+			ObjectName: DefaultCluster, Result: store.AuditSuccess})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		err = st.Read(ctx, func(tx store.Tx) (err error) {
+			cluster, err = tx.GetClusterByName(ctx, DefaultCluster)
+			return err
+		})
+	}
+	if err != nil {
+		return res, fmt.Errorf("create the default cluster: %w", err)
+	}
+	if opts.LocalHost == nil {
+		return res, nil
+	}
+	res.HostName = hostinfo.HostName(opts.LocalHost.Hostname)
+	if err := st.Write(ctx, func(tx store.Tx) error { return registerLocalHost(ctx, tx, cluster, res.HostName, *opts.LocalHost) }); err != nil {
+		return res, fmt.Errorf("register this machine as host %q: %w", res.HostName, err)
+	}
+	return res, nil
+}
+
+// registerLocalHost adds this machine to the cluster, or refreshes what it
+// reports about itself when it is already there.
+func registerLocalHost(ctx context.Context, tx store.Tx, cluster store.Cluster, name string, info hostinfo.Info) error {
+	capacity := store.HostResources{CPU: float64(info.CPUCores), MemoryMiB: info.MemoryMiB, DiskMiB: info.DiskMiB, NetworkMbps: info.NetworkMbps}
+	h, err := tx.GetHostByName(ctx, name)
+	if errors.Is(err, store.ErrNotFound) {
+		h = store.Host{Name: name, ClusterID: cluster.ID, Address: info.Address, Capacity: capacity,
+			State: store.HostReady, OS: info.OS, Arch: info.Arch}
+		if err := tx.CreateHost(ctx, &h); err != nil {
+			return err
+		}
+		return tx.InsertAudit(ctx, &store.AuditRecord{ActorName: "system", Action: "host.create", ObjectType: "host",
+			ObjectName: name, Result: store.AuditSuccess})
+	}
+	if err != nil {
+		return err
+	}
+	h.Address, h.Capacity, h.OS, h.Arch = info.Address, capacity, info.OS, info.Arch
+	return tx.UpdateHost(ctx, &h)
+}

@@ -1,0 +1,62 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/nimbus-cloud/nimbus/internal/problem"
+	"github.com/nimbus-cloud/nimbus/internal/store"
+	"github.com/nimbus-cloud/nimbus/internal/validate"
+)
+
+// toProblem turns any error a handler returns into a problem for the caller.
+// Errors it does not know are logged and hidden behind a generic 500.
+func (s *Server) toProblem(ctx context.Context, err error) *problem.Error {
+	var (
+		pe       *problem.Error
+		fe       *validate.FieldError
+		conflict *store.ConflictError
+		batch    *store.BatchConflictError
+		quota    *store.QuotaExceededError
+		inUse    *store.InUseError
+	)
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.As(err, &fe):
+		return problem.Invalid(fe.Field, "%s", fe.Message)
+	case errors.As(err, &batch):
+		e := problem.Conflict("", "%d of the names are taken: %v; choose another prefix or range", len(batch.Names), batch.Names)
+		e.Conflicts = batch.Names
+		return e
+	case errors.As(err, &conflict):
+		return problem.Conflict(conflict.Field, "%s", conflict.Error())
+	case errors.As(err, &quota):
+		return &problem.Error{Status: http.StatusConflict, Code: problem.CodeQuotaExceeded, Field: quota.Resource,
+			Detail: quota.Error() + "; ask a platform admin to raise the quota, or free resources"}
+	case errors.As(err, &inUse):
+		return problem.Conflict("", "%s", inUse.Error())
+	case errors.Is(err, store.ErrNotFound):
+		return problem.New(http.StatusNotFound, problem.CodeNotFound, "%s", err)
+	case errors.Is(err, context.Canceled):
+		return problem.New(499, "canceled", "request canceled")
+	}
+	s.log.ErrorContext(ctx, "request failed", "request_id", infoFrom(ctx).id, "err", err)
+	return problem.Internal()
+}
+
+// notFound is the answer for objects that are absent or invisible.
+func notFound(kind, name string) error { return problem.NotFound(kind, name) }
+
+// wrapNotFound turns the store's ErrNotFound into a 404 naming the object.
+func wrapNotFound(err error, kind, name string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return problem.NotFound(kind, name)
+	}
+	if err != nil {
+		return fmt.Errorf("load %s %q: %w", kind, name, err)
+	}
+	return nil
+}

@@ -1,0 +1,292 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/nimbus-cloud/nimbus/api"
+	"github.com/nimbus-cloud/nimbus/internal/problem"
+	"github.com/nimbus-cloud/nimbus/internal/store"
+	"github.com/nimbus-cloud/nimbus/internal/validate"
+)
+
+// ListTenants lists all tenants for platform admins, else those where the
+// caller holds a role (for an API key: its tenant).
+func (h handlers) ListTenants(ctx context.Context, req api.ListTenantsRequestObject) (api.ListTenantsResponseObject, error) {
+	p := principalFrom(ctx)
+	prm := req.Params
+	f := store.TenantFilter{Kind: string(deref(prm.Kind)), NamePrefix: deref(prm.NamePrefix), Page: page(prm.Limit, prm.PageToken)}
+	var out api.TenantList
+	err := h.store.Read(ctx, func(tx store.Tx) error {
+		if p.AppKey != "" {
+			t, err := tx.GetTenant(ctx, p.KeyTenantID)
+			if err != nil {
+				return err
+			}
+			if p.canRead(t.ID) && (f.Kind == "" || f.Kind == t.Kind) && strings.HasPrefix(t.Name, f.NamePrefix) {
+				out.Items = []api.Tenant{tenantToAPI(t)}
+			}
+			return nil
+		}
+		if !p.isPlatformAdmin() {
+			f.MemberUserID = p.UserID
+		}
+		tenants, next, err := tx.ListTenants(ctx, f)
+		for _, t := range tenants {
+			out.Items = append(out.Items, tenantToAPI(t))
+		}
+		out.NextPageToken = next
+		return pageErr(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Items == nil {
+		out.Items = []api.Tenant{}
+	}
+	return api.ListTenants200JSONResponse(out), nil
+}
+
+// CreateTenant creates a group tenant.
+func (h handlers) CreateTenant(ctx context.Context, req api.CreateTenantRequestObject) (api.CreateTenantResponseObject, error) {
+	if err := requirePlatformAdmin(ctx); err != nil {
+		return nil, err
+	}
+	in := req.Body
+	v := validate.New()
+	v.TenantName("name", in.Name)
+	v.Description("description", deref(in.Description))
+	if in.AdminEmail != nil {
+		v.Email("admin_email", *in.AdminEmail)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	t := store.Tenant{Name: in.Name, Kind: store.TenantGroup, Description: deref(in.Description),
+		AdminEmail: deref(in.AdminEmail), CreatedAt: h.now(), UpdatedAt: h.now()}
+	c := &change{action: "tenant.create", objectType: "tenant", objectName: in.Name}
+	err := h.mutate(ctx, c, func(tx store.Tx) error {
+		if err := tx.CreateTenant(ctx, &t); err != nil {
+			return err
+		}
+		c.tenantID, c.tenantName = t.ID, t.Name
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.CreateTenant201JSONResponse(tenantToAPI(t)), nil
+}
+
+// GetTenant returns a tenant the caller may read.
+func (h handlers) GetTenant(ctx context.Context, req api.GetTenantRequestObject) (api.GetTenantResponseObject, error) {
+	var t store.Tenant
+	err := h.store.Read(ctx, func(tx store.Tx) (err error) {
+		t, err = tenantFor(ctx, tx, req.Name, PermTenantRead)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.GetTenant200JSONResponse(tenantToAPI(t)), nil
+}
+
+// UpdateTenant changes a tenant's description and admin email.
+func (h handlers) UpdateTenant(ctx context.Context, req api.UpdateTenantRequestObject) (api.UpdateTenantResponseObject, error) {
+	in := req.Body
+	v := validate.New()
+	if in.Description != nil {
+		v.Description("description", *in.Description)
+	}
+	if in.AdminEmail != nil && *in.AdminEmail != "" {
+		v.Email("admin_email", *in.AdminEmail)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	var t store.Tenant
+	c := &change{action: "tenant.update", objectType: "tenant", objectName: req.Name}
+	err := h.mutate(ctx, c, func(tx store.Tx) (err error) {
+		if t, err = tenantFor(ctx, tx, req.Name, PermTenantWrite); err != nil {
+			return err
+		}
+		c.tenantID, c.tenantName = t.ID, t.Name
+		if in.Description != nil {
+			t.Description = *in.Description
+		}
+		if in.AdminEmail != nil {
+			t.AdminEmail = *in.AdminEmail
+		}
+		t.UpdatedAt = h.now()
+		return tx.UpdateTenant(ctx, &t)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.UpdateTenant200JSONResponse(tenantToAPI(t)), nil
+}
+
+// DeleteTenant deletes a group tenant with its roles, keys and quotas.
+func (h handlers) DeleteTenant(ctx context.Context, req api.DeleteTenantRequestObject) (api.DeleteTenantResponseObject, error) {
+	c := &change{action: "tenant.delete", objectType: "tenant", objectName: req.Name}
+	err := h.mutate(ctx, c, func(tx store.Tx) error {
+		t, err := tenantFor(ctx, tx, req.Name, PermTenantRead)
+		if err != nil {
+			return err
+		}
+		if err := requirePlatformAdmin(ctx); err != nil {
+			return err
+		}
+		if t.Kind == store.TenantPersonal {
+			return problem.Conflict("name", "%q is a personal tenant; it goes when its user is deleted", t.Name)
+		}
+		return tx.DeleteTenant(ctx, t.ID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.DeleteTenant204Response{}, nil
+}
+
+// ListMembers lists who holds a role in a tenant, directly or via groups.
+func (h handlers) ListMembers(ctx context.Context, req api.ListMembersRequestObject) (api.ListMembersResponseObject, error) {
+	out := api.MemberList{Items: []api.Member{}}
+	err := h.store.Read(ctx, func(tx store.Tx) error {
+		t, err := tenantFor(ctx, tx, req.Name, PermMembersRead)
+		if err != nil {
+			return err
+		}
+		members, next, err := tx.ListMembers(ctx, store.MemberFilter{TenantID: t.ID, Page: page(req.Params.Limit, req.Params.PageToken)})
+		for _, m := range members {
+			out.Items = append(out.Items, memberToAPI(m))
+		}
+		out.NextPageToken = next
+		return pageErr(err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return api.ListMembers200JSONResponse(out), nil
+}
+
+// subject is the user or group a role change is about.
+type subject struct {
+	kind, id, name string
+}
+
+// setRole gives a subject a role in a tenant, as the tenant's admin.
+func (h handlers) setRole(ctx context.Context, tenant string, role api.Role, find func(tx store.Tx) (subject, error)) (api.Member, error) {
+	v := validate.New()
+	v.Role("role", string(role))
+	if err := v.Err(); err != nil {
+		return api.Member{}, err
+	}
+	var out api.Member
+	c := &change{action: "tenant.role.set", objectType: "tenant", objectName: tenant}
+	err := h.mutate(ctx, c, func(tx store.Tx) error {
+		t, err := tenantFor(ctx, tx, tenant, PermMembersWrite)
+		if err != nil {
+			return err
+		}
+		c.tenantID, c.tenantName = t.ID, t.Name
+		s, err := find(tx)
+		if err != nil {
+			return err
+		}
+		c.objectName = t.Name + "/" + s.kind + "/" + s.name
+		if err := h.guardOwner(t, s, string(role)); err != nil {
+			return err
+		}
+		out = api.Member{Kind: api.MemberKind(s.kind), Name: s.name, Role: role}
+		return tx.SetRole(ctx, store.RoleAssignment{TenantID: t.ID, SubjectKind: s.kind, SubjectID: s.id, Role: string(role), CreatedAt: h.now()})
+	})
+	return out, err
+}
+
+// removeRole removes a subject's direct role in a tenant.
+func (h handlers) removeRole(ctx context.Context, tenant string, find func(tx store.Tx) (subject, error)) error {
+	c := &change{action: "tenant.role.remove", objectType: "tenant", objectName: tenant}
+	return h.mutate(ctx, c, func(tx store.Tx) error {
+		t, err := tenantFor(ctx, tx, tenant, PermMembersWrite)
+		if err != nil {
+			return err
+		}
+		c.tenantID, c.tenantName = t.ID, t.Name
+		s, err := find(tx)
+		if err != nil {
+			return err
+		}
+		c.objectName = t.Name + "/" + s.kind + "/" + s.name
+		if err := h.guardOwner(t, s, ""); err != nil {
+			return err
+		}
+		err = tx.RemoveRole(ctx, t.ID, s.kind, s.id)
+		if errors.Is(err, store.ErrNotFound) {
+			return problem.NotFound("role of "+s.kind, s.name)
+		}
+		return err
+	})
+}
+
+// guardOwner keeps the owner of a personal tenant its admin.
+func (h handlers) guardOwner(t store.Tenant, s subject, role string) error {
+	if t.Kind == store.TenantPersonal && s.kind == store.SubjectUser && s.id == t.OwnerUserID && role != store.RoleAdmin {
+		return problem.Conflict("role", "user %q owns personal tenant %q and stays its admin", s.name, t.Name)
+	}
+	return nil
+}
+
+func findUser(ctx context.Context, name string) func(tx store.Tx) (subject, error) {
+	return func(tx store.Tx) (subject, error) {
+		u, err := tx.GetUserByName(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return subject{}, problem.NotFound("user", name)
+		}
+		return subject{kind: store.SubjectUser, id: u.ID, name: u.Name}, err
+	}
+}
+
+func findGroup(ctx context.Context, name string) func(tx store.Tx) (subject, error) {
+	return func(tx store.Tx) (subject, error) {
+		g, err := tx.GetGroupByName(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return subject{}, problem.NotFound("group", name)
+		}
+		return subject{kind: store.SubjectGroup, id: g.ID, name: g.Name}, err
+	}
+}
+
+// SetUserRole gives a user a role in a tenant.
+func (h handlers) SetUserRole(ctx context.Context, req api.SetUserRoleRequestObject) (api.SetUserRoleResponseObject, error) {
+	m, err := h.setRole(ctx, req.Name, req.Body.Role, findUser(ctx, req.User))
+	if err != nil {
+		return nil, err
+	}
+	return api.SetUserRole200JSONResponse(m), nil
+}
+
+// RemoveUserRole removes a user's direct role in a tenant.
+func (h handlers) RemoveUserRole(ctx context.Context, req api.RemoveUserRoleRequestObject) (api.RemoveUserRoleResponseObject, error) {
+	if err := h.removeRole(ctx, req.Name, findUser(ctx, req.User)); err != nil {
+		return nil, err
+	}
+	return api.RemoveUserRole204Response{}, nil
+}
+
+// SetGroupRole gives a group a role in a tenant.
+func (h handlers) SetGroupRole(ctx context.Context, req api.SetGroupRoleRequestObject) (api.SetGroupRoleResponseObject, error) {
+	m, err := h.setRole(ctx, req.Name, req.Body.Role, findGroup(ctx, req.Group))
+	if err != nil {
+		return nil, err
+	}
+	return api.SetGroupRole200JSONResponse(m), nil
+}
+
+// RemoveGroupRole removes a group's role in a tenant.
+func (h handlers) RemoveGroupRole(ctx context.Context, req api.RemoveGroupRoleRequestObject) (api.RemoveGroupRoleResponseObject, error) {
+	if err := h.removeRole(ctx, req.Name, findGroup(ctx, req.Group)); err != nil {
+		return nil, err
+	}
+	return api.RemoveGroupRole204Response{}, nil
+}

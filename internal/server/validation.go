@@ -1,0 +1,136 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	nethttpmiddleware "github.com/oapi-codegen/nethttp-middleware"
+
+	"github.com/nimbus-cloud/nimbus/internal/problem"
+)
+
+// maxBodyBytes bounds every request body.
+const maxBodyBytes = 1 << 20
+
+// requestValidator checks each API request against the OpenAPI document before
+// any handler runs, and turns what it finds into problem details that name
+// the offending field.
+func requestValidator(spec *openapi3.T) func(http.Handler) http.Handler {
+	return nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
+		Options: openapi3filter.Options{
+			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			MultiError:         false,
+		},
+		SilenceServersWarning: true,
+		ErrorHandlerWithOpts: func(_ context.Context, err error, w http.ResponseWriter, r *http.Request, opts nethttpmiddleware.ErrorHandlerOpts) {
+			problem.Write(w, r, validationProblem(err, opts.StatusCode))
+		},
+	})
+}
+
+// validationProblem maps a kin-openapi validation error to a problem.
+func validationProblem(err error, status int) *problem.Error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return problem.New(http.StatusRequestEntityTooLarge, problem.CodeBodyTooLarge,
+			"request body is larger than %d bytes", tooBig.Limit)
+	}
+	if status == http.StatusNotFound {
+		return problem.New(http.StatusNotFound, problem.CodeNotFound, "no such API endpoint; see /api/v1/openapi.json")
+	}
+	if status == http.StatusMethodNotAllowed {
+		return problem.New(http.StatusMethodNotAllowed, problem.CodeMethodNotAllowed, "method not allowed on this endpoint")
+	}
+	var reqErr *openapi3filter.RequestError
+	if !errors.As(err, &reqErr) {
+		return problem.New(http.StatusBadRequest, problem.CodeInvalidField, "%s", firstLine(err.Error()))
+	}
+	var parseErr *openapi3filter.ParseError
+	if reqErr.RequestBody != nil && errors.As(err, &parseErr) {
+		return problem.New(http.StatusBadRequest, problem.CodeInvalidJSON, "request body is not valid JSON: %s", firstLine(parseErr.Error()))
+	}
+	var schemaErr *openapi3.SchemaError
+	if errors.As(err, &schemaErr) {
+		field := jsonPath(schemaErr.JSONPointer())
+		if reqErr.Parameter != nil {
+			field = reqErr.Parameter.Name
+		}
+		if schemaErr.SchemaField == "additionalProperties" {
+			name := unknownProperty(schemaErr.Reason)
+			if field != "" && name != "" {
+				field += "." + name
+			} else if name != "" {
+				field = name
+			}
+			return &problem.Error{Status: http.StatusBadRequest, Code: problem.CodeUnknownField, Field: field,
+				Detail: "unknown field; see the API document for the accepted fields"}
+		}
+		if schemaErr.SchemaField == "required" {
+			if name := quoted(schemaErr.Reason); name != "" {
+				if field != "" {
+					field += "." + name
+				} else {
+					field = name
+				}
+				return problem.Invalid(field, "is required")
+			}
+		}
+		if field == "" && reqErr.RequestBody != nil {
+			return problem.New(http.StatusBadRequest, problem.CodeInvalidField, "request body: %s", schemaErr.Reason)
+		}
+		return problem.Invalid(field, "%s", schemaErr.Reason)
+	}
+	if reqErr.Parameter != nil {
+		return problem.Invalid(reqErr.Parameter.Name, "%s", firstLine(reqErr.Error()))
+	}
+	if reqErr.RequestBody != nil && strings.Contains(reqErr.Reason, "must not be empty") {
+		return problem.New(http.StatusBadRequest, problem.CodeInvalidJSON, "request body is required")
+	}
+	return problem.New(http.StatusBadRequest, problem.CodeInvalidField, "%s", firstLine(reqErr.Error()))
+}
+
+// jsonPath renders a JSON pointer's parts as `a.b[2].c`.
+func jsonPath(parts []string) string {
+	var b strings.Builder
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err == nil {
+			fmt.Fprintf(&b, "[%s]", p)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+// unknownProperty extracts the property name from kin-openapi's
+// `property "x" is unsupported` reason.
+func unknownProperty(reason string) string { return quoted(reason) }
+
+// quoted returns the first double-quoted word in s.
+func quoted(s string) string {
+	start := strings.IndexByte(s, '"')
+	if start < 0 {
+		return ""
+	}
+	end := strings.IndexByte(s[start+1:], '"')
+	if end < 0 {
+		return ""
+	}
+	return s[start+1 : start+1+end]
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

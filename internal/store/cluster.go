@@ -1,0 +1,53 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// Placement strategies of a cluster.
+const (
+	StrategySpread  = "spread"
+	StrategyBinpack = "binpack"
+)
+
+// Cluster is a set of hosts, owned by the platform or by one tenant.
+type Cluster struct {
+	ID               string
+	Name             string
+	Description      string
+	OwnerTenantID    string // empty: platform cluster
+	CPUOvercommit    float64
+	MemoryOvercommit float64
+	Strategy         string
+	Registry         string
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	// Read only totals over the cluster's hosts.
+	HostCount int
+	Capacity  HostResources
+	Usage     HostResources
+}
+
+// ClusterFilter selects clusters for [ClusterTx.ListClusters].
+type ClusterFilter struct {
+	// Scoped keeps only platform clusters and clusters owned by TenantIDs.
+	Scoped     bool
+	TenantIDs  []string
+	NamePrefix string
+	Page
+}
+
+// ClusterTx reads and writes clusters.
+type ClusterTx interface {
+	// CreateCluster inserts c; a taken name is a *ConflictError.
+	CreateCluster(ctx context.Context, c *Cluster) error
+	GetCluster(ctx context.Context, id string) (Cluster, error)
+	GetClusterByName(ctx context.Context, name string) (Cluster, error)
+	ListClusters(ctx context.Context, f ClusterFilter) (clusters []Cluster, next string, err error)
+	// UpdateCluster writes description, overcommits, strategy and registry
+	// and sets UpdatedAt.
+	UpdateCluster(ctx context.Context, c *Cluster) error
+	// DeleteCluster is an *InUseError while the cluster has hosts or quotas.
+	DeleteCluster(ctx context.Context, id string) error
+}

@@ -1,0 +1,140 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nimbus-cloud/nimbus/internal/store"
+)
+
+// clusterCols selects a cluster c with the totals of its hosts ht.
+const clusterCols = `c.id, c.name, c.description, COALESCE(c.owner_tenant_id, ''), c.cpu_overcommit, c.memory_overcommit,
+	c.strategy, c.registry, c.created_at, c.updated_at,
+	COALESCE(ht.n, 0), COALESCE(ht.cap_cpu, 0.0), COALESCE(ht.cap_memory_mib, 0), COALESCE(ht.cap_disk_mib, 0),
+	COALESCE(ht.cap_network_mbps, 0), COALESCE(ht.used_cpu, 0.0), COALESCE(ht.used_memory_mib, 0),
+	COALESCE(ht.used_disk_mib, 0), COALESCE(ht.used_network_mbps, 0)`
+
+// clusterFrom joins clusters c with the totals of their hosts.
+const clusterFrom = ` FROM clusters c LEFT JOIN (SELECT cluster_id, COUNT(*) AS n,
+	SUM(cap_cpu) AS cap_cpu, CAST(SUM(cap_memory_mib) AS BIGINT) AS cap_memory_mib,
+	CAST(SUM(cap_disk_mib) AS BIGINT) AS cap_disk_mib, CAST(SUM(cap_network_mbps) AS BIGINT) AS cap_network_mbps,
+	SUM(used_cpu) AS used_cpu, CAST(SUM(used_memory_mib) AS BIGINT) AS used_memory_mib,
+	CAST(SUM(used_disk_mib) AS BIGINT) AS used_disk_mib, CAST(SUM(used_network_mbps) AS BIGINT) AS used_network_mbps
+	FROM hosts GROUP BY cluster_id) ht ON ht.cluster_id = c.id`
+
+func scanCluster(s interface{ Scan(...any) error }) (store.Cluster, error) {
+	var c store.Cluster
+	var created, updated int64
+	err := s.Scan(&c.ID, &c.Name, &c.Description, &c.OwnerTenantID, &c.CPUOvercommit, &c.MemoryOvercommit,
+		&c.Strategy, &c.Registry, &created, &updated,
+		&c.HostCount, &c.Capacity.CPU, &c.Capacity.MemoryMiB, &c.Capacity.DiskMiB, &c.Capacity.NetworkMbps,
+		&c.Usage.CPU, &c.Usage.MemoryMiB, &c.Usage.DiskMiB, &c.Usage.NetworkMbps)
+	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	return c, err
+}
+
+func (t *tx) CreateCluster(ctx context.Context, c *store.Cluster) error {
+	if taken, err := t.exists(ctx, "SELECT 1 FROM clusters WHERE name = ?", c.Name); err != nil {
+		return wrap(err, "check cluster name")
+	} else if taken {
+		return &store.ConflictError{Object: "cluster", Field: "name", Value: c.Name}
+	}
+	fillID(&c.ID)
+	if c.CPUOvercommit == 0 {
+		c.CPUOvercommit = 1
+	}
+	if c.MemoryOvercommit == 0 {
+		c.MemoryOvercommit = 1
+	}
+	if c.Strategy == "" {
+		c.Strategy = store.StrategySpread
+	}
+	stamp(&c.CreatedAt)
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = c.CreatedAt
+	}
+	stamp(&c.UpdatedAt)
+	_, err := t.exec(ctx, `INSERT INTO clusters (id, name, description, owner_tenant_id, cpu_overcommit, memory_overcommit,
+		strategy, registry, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Name, c.Description, nullString(c.OwnerTenantID), c.CPUOvercommit, c.MemoryOvercommit,
+		c.Strategy, c.Registry, c.CreatedAt.UnixMicro(), c.UpdatedAt.UnixMicro())
+	if isForeignKey(err) {
+		return &store.NotFoundError{Object: "tenant", Key: fmt.Sprintf("with id %q", c.OwnerTenantID)}
+	}
+	if err != nil {
+		return conflictOr(err, "cluster", "name", c.Name)
+	}
+	return nil
+}
+
+func (t *tx) GetCluster(ctx context.Context, id string) (store.Cluster, error) {
+	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+clusterFrom+" WHERE c.id = ?"+t.lockRow("c"), id))
+	return c, notFound(err, "cluster", fmt.Sprintf("with id %q", id))
+}
+
+func (t *tx) GetClusterByName(ctx context.Context, name string) (store.Cluster, error) {
+	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+clusterFrom+" WHERE c.name = ?"+t.lockRow("c"), name))
+	return c, notFound(err, "cluster", fmt.Sprintf("%q", name))
+}
+
+func (t *tx) ListClusters(ctx context.Context, f store.ClusterFilter) ([]store.Cluster, string, error) {
+	var c conds
+	if f.Scoped {
+		if len(f.TenantIDs) == 0 {
+			c.add("c.owner_tenant_id IS NULL")
+		} else {
+			c.add("(c.owner_tenant_id IS NULL OR c.owner_tenant_id IN ("+placeholders(len(f.TenantIDs))+"))", anySlice(f.TenantIDs)...)
+		}
+	}
+	c.prefix("c.name", f.NamePrefix)
+	if err := c.afterName("c.name", f.Page, "clusters"); err != nil {
+		return nil, "", err
+	}
+	limit := f.EffectiveLimit()
+	rows, err := t.query(ctx, "SELECT "+clusterCols+clusterFrom+c.where()+" ORDER BY c.name LIMIT ?", append(c.args, limit+1)...)
+	if err != nil {
+		return nil, "", wrap(err, "list clusters")
+	}
+	clusters, err := scanAll(rows, func() (store.Cluster, error) { return scanCluster(rows) })
+	if err != nil {
+		return nil, "", wrap(err, "list clusters")
+	}
+	clusters, next := pageOf(clusters, limit, "clusters", func(c store.Cluster) []any { return []any{c.Name} })
+	return clusters, next, nil
+}
+
+func (t *tx) UpdateCluster(ctx context.Context, c *store.Cluster) error {
+	c.UpdatedAt = now()
+	n, err := t.execN(ctx, `UPDATE clusters SET description = ?, cpu_overcommit = ?, memory_overcommit = ?,
+		strategy = ?, registry = ?, updated_at = ? WHERE id = ?`,
+		c.Description, c.CPUOvercommit, c.MemoryOvercommit, c.Strategy, c.Registry, c.UpdatedAt.UnixMicro(), c.ID)
+	if err != nil {
+		return wrap(err, "update cluster")
+	}
+	if n == 0 {
+		return &store.NotFoundError{Object: "cluster", Key: fmt.Sprintf("%q", c.Name)}
+	}
+	return nil
+}
+
+func (t *tx) DeleteCluster(ctx context.Context, id string) error {
+	c, err := t.GetCluster(ctx, id)
+	if err != nil {
+		return err
+	}
+	if c.HostCount > 0 {
+		return &store.InUseError{Object: fmt.Sprintf("cluster %q", c.Name), Reason: fmt.Sprintf("it has %d hosts", c.HostCount)}
+	}
+	var quotas int
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM quotas WHERE cluster_id = ?", id).Scan(&quotas); err != nil {
+		return wrap(err, "count cluster quotas")
+	}
+	if quotas > 0 {
+		return &store.InUseError{Object: fmt.Sprintf("cluster %q", c.Name), Reason: fmt.Sprintf("it has %d quotas", quotas)}
+	}
+	_, err = t.exec(ctx, "DELETE FROM clusters WHERE id = ?", id)
+	if isForeignKey(err) {
+		return &store.InUseError{Object: fmt.Sprintf("cluster %q", c.Name), Reason: "it has hosts or quotas"}
+	}
+	return wrap(err, "delete cluster")
+}
