@@ -60,7 +60,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)
 	root.PersistentFlags().StringVarP(&a.format, "output", "o", formatTable, "output format: table, json or yaml")
-	root.PersistentFlags().StringVar(&a.server, "server", "", "server URL (default: the one saved by `nimbus login`, or $NIMBUS_SERVER)")
+	root.PersistentFlags().StringVar(&a.server, "server", "", "server URL (default: $NIMBUS_SERVER, else the one saved at login)")
 	root.AddGroup(&cobra.Group{ID: "run", Title: "Run Nimbus:"}, &cobra.Group{ID: "use", Title: "Use Nimbus:"})
 	for _, c := range []*cobra.Command{a.devCmd(), a.serverCmd()} {
 		c.GroupID = "run"

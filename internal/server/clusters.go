@@ -220,7 +220,6 @@ func (h handlers) UpdateCluster(ctx context.Context, req api.UpdateClusterReques
 		if in.Registry != nil {
 			c.Registry = *in.Registry
 		}
-		c.UpdatedAt = h.now()
 		if err := tx.UpdateCluster(ctx, &c); err != nil {
 			return err
 		}

@@ -99,16 +99,25 @@ func (e *env) anon() *client.Client {
 	return c
 }
 
-// must fails the test when a call's response is an error.
-func must[R interface{ StatusCode() int }](t testing.TB, res R, err error) R {
+// result is a generated client call's answer, checked with ok.
+type result[R interface{ StatusCode() int }] struct {
+	res R
+	err error
+}
+
+// call wraps a generated client call: call(c.API.XWithResponse(...)).ok(t).
+func call[R interface{ StatusCode() int }](res R, err error) result[R] { return result[R]{res, err} }
+
+// ok fails the test unless the call succeeded with a 2xx, and returns the answer.
+func (r result[R]) ok(t testing.TB) R {
 	t.Helper()
-	if err != nil {
-		t.Fatal(err)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	if res.StatusCode() >= 300 {
-		t.Fatalf("status %d: %s", res.StatusCode(), rawBody(res))
+	if r.res.StatusCode() >= 300 {
+		t.Fatalf("status %d: %s", r.res.StatusCode(), rawBody(r.res))
 	}
-	return res
+	return r.res
 }
 
 // do sends a raw request with the client's credentials, for tests that need

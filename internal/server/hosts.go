@@ -279,13 +279,9 @@ func (h handlers) UpdateHost(ctx context.Context, req api.UpdateHostRequestObjec
 		v.Address("address", *in.Address)
 	}
 	if in.State != nil {
-		switch s := string(*in.State); s {
-		case store.HostReady, store.HostCordoned, store.HostDraining:
-		case store.HostDown:
-			v.Check(false, "state", "down is set by the system when a host stops reporting; set ready, cordoned or draining")
-		default:
-			v.Check(false, "state", "must be ready, cordoned or draining")
-		}
+		s := string(*in.State)
+		v.Check(s == store.HostReady || s == store.HostCordoned || s == store.HostDraining, "state",
+			"must be ready, cordoned or draining; down is set by the system when a host stops reporting")
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
@@ -307,7 +303,6 @@ func (h handlers) UpdateHost(ctx context.Context, req api.UpdateHostRequestObjec
 		if in.State != nil {
 			host.State = string(*in.State)
 		}
-		host.UpdatedAt = h.now()
 		if err := tx.UpdateHost(ctx, &host); err != nil {
 			return err
 		}

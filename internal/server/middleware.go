@@ -68,7 +68,7 @@ func (s *Server) outermost(next http.Handler) http.Handler {
 		w.Header().Set("X-Request-Id", ri.id)
 		sw := &statusWriter{ResponseWriter: w}
 		if r.Body != nil {
-			r.Body = http.MaxBytesReader(sw, r.Body, maxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
 		}
 		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
 		defer func() {

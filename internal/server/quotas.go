@@ -104,10 +104,10 @@ func (h handlers) PutQuota(ctx context.Context, req api.PutQuotaRequestObject) (
 		if err != nil {
 			return err
 		}
-		ch.tenantID, ch.tenantName = t.ID, t.Name
 		if err := requirePlatformAdmin(ctx); err != nil {
 			return err
 		}
+		ch.tenantID, ch.tenantName = t.ID, t.Name
 		c, err := quotaCluster(ctx, tx, req.Cluster)
 		if err != nil {
 			return err
@@ -191,10 +191,10 @@ func (h handlers) DeleteQuota(ctx context.Context, req api.DeleteQuotaRequestObj
 		if err != nil {
 			return err
 		}
-		ch.tenantID, ch.tenantName = t.ID, t.Name
 		if err := requirePlatformAdmin(ctx); err != nil {
 			return err
 		}
+		ch.tenantID, ch.tenantName = t.ID, t.Name
 		c, err := quotaCluster(ctx, tx, req.Cluster)
 		if err != nil {
 			return err

@@ -33,32 +33,32 @@ const (
 func setupAlpha(t *testing.T, e *env) (alpha, *client.Client) {
 	ctx := context.Background()
 	a := e.admin.API
-	must(t, a.CreateTenantWithResponse(ctx, api.TenantCreate{Name: alphaTenant}))
-	must(t, a.CreateUserWithResponse(ctx, api.UserCreate{Name: alphaUser, Password: ptr(userPassword),
-		Tenant: ptr(alphaTenant), Role: ptr(api.RoleAdmin)}))
-	must(t, a.CreateGroupWithResponse(ctx, api.GroupCreate{Name: alphaGroup}))
-	must(t, a.AddGroupMemberWithResponse(ctx, alphaGroup, alphaUser))
-	must(t, a.CreateClusterWithResponse(ctx, api.ClusterCreate{Name: alphaCluster, OwnerTenant: ptr(alphaTenant)}))
-	must(t, a.CreateHostWithResponse(ctx, api.HostCreate{Name: alphaHost, Cluster: alphaCluster,
-		Capacity: api.Capacity{CPU: 8, MemoryMib: 16384, DiskMib: 100000, NetworkMbps: 1000}}))
-	must(t, a.PutQuotaWithResponse(ctx, alphaTenant, "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}}))
+	call(a.CreateTenantWithResponse(ctx, api.TenantCreate{Name: alphaTenant})).ok(t)
+	call(a.CreateUserWithResponse(ctx, api.UserCreate{Name: alphaUser, Password: ptr(userPassword),
+		Tenant: ptr(alphaTenant), Role: ptr(api.RoleAdmin)})).ok(t)
+	call(a.CreateGroupWithResponse(ctx, api.GroupCreate{Name: alphaGroup})).ok(t)
+	call(a.AddGroupMemberWithResponse(ctx, alphaGroup, alphaUser)).ok(t)
+	call(a.CreateClusterWithResponse(ctx, api.ClusterCreate{Name: alphaCluster, OwnerTenant: ptr(alphaTenant)})).ok(t)
+	call(a.CreateHostWithResponse(ctx, api.HostCreate{Name: alphaHost, Cluster: alphaCluster,
+		Capacity: api.Capacity{CPU: 8, MemoryMib: 16384, DiskMib: 100000, NetworkMbps: 1000}})).ok(t)
+	call(a.PutQuotaWithResponse(ctx, alphaTenant, "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
 	alice := e.login(alphaUser, userPassword)
-	key := must(t, alice.API.CreateAPIKeyWithResponse(ctx, alphaTenant, api.APIKeyCreate{
-		Permissions: []api.Permission{api.PermissionTenantRead}}))
-	sessions := must(t, alice.API.ListSessionsWithResponse(ctx))
+	key := call(alice.API.CreateAPIKeyWithResponse(ctx, alphaTenant, api.APIKeyCreate{
+		Permissions: []api.Permission{api.PermissionTenantRead}})).ok(t)
+	sessions := call(alice.API.ListSessionsWithResponse(ctx, nil)).ok(t)
 	return alpha{appKey: key.JSON201.APIKey.AppKey, sessionID: sessions.JSON200.Items[0].ID}, alice
 }
 
 // outsider is a tenant admin elsewhere: the caller who must see nothing of Alpha.
 func outsider(t *testing.T, e *env) (*client.Client, *client.Client) {
 	ctx := context.Background()
-	must(t, e.admin.API.CreateTenantWithResponse(ctx, api.TenantCreate{Name: "TenantBeta"}))
-	must(t, e.admin.API.CreateUserWithResponse(ctx, api.UserCreate{Name: "bob", Password: ptr(userPassword),
-		Tenant: ptr("TenantBeta"), Role: ptr(api.RoleAdmin)}))
+	call(e.admin.API.CreateTenantWithResponse(ctx, api.TenantCreate{Name: "TenantBeta"})).ok(t)
+	call(e.admin.API.CreateUserWithResponse(ctx, api.UserCreate{Name: "bob", Password: ptr(userPassword),
+		Tenant: ptr("TenantBeta"), Role: ptr(api.RoleAdmin)})).ok(t)
 	bob := e.login("bob", userPassword)
-	key := must(t, bob.API.CreateAPIKeyWithResponse(ctx, "TenantBeta", api.APIKeyCreate{
+	key := call(bob.API.CreateAPIKeyWithResponse(ctx, "TenantBeta", api.APIKeyCreate{
 		Permissions: []api.Permission{api.PermissionTenantRead, api.PermissionMembersWrite, api.PermissionClusterWrite,
-			api.PermissionHostWrite, api.PermissionAuditRead, api.PermissionApikeyWrite, api.PermissionTenantWrite}}))
+			api.PermissionHostWrite, api.PermissionAuditRead, api.PermissionApikeyWrite, api.PermissionTenantWrite}})).ok(t)
 	bobKey, err := client.New(e.url, client.WithAPIKey(key.JSON201.APIKey.AppKey, key.JSON201.AppSecret))
 	if err != nil {
 		t.Fatal(err)
@@ -184,7 +184,9 @@ func TestCrossTenantWalk(t *testing.T) {
 						continue
 					}
 					for _, m := range alphaMarkers(a) {
-						if strings.Contains(string(raw), m) {
+						// A 404 may repeat what the caller asked for.
+						asked := strings.Contains(p.path, m) || strings.Contains(p.body, strings.Trim(m, `"`))
+						if !asked && strings.Contains(string(raw), m) {
 							t.Errorf("%s %s %s %s: answer names Alpha's %s: %s", name, op, p.method, p.path, m, raw)
 						}
 					}
@@ -194,19 +196,19 @@ func TestCrossTenantWalk(t *testing.T) {
 
 		// Alpha is untouched: alice still sees all of it.
 		ctx := context.Background()
-		must(t, alice.API.GetTenantWithResponse(ctx, alphaTenant))
-		host := must(t, alice.API.GetHostWithResponse(ctx, alphaHost))
+		call(alice.API.GetTenantWithResponse(ctx, alphaTenant)).ok(t)
+		host := call(alice.API.GetHostWithResponse(ctx, alphaHost)).ok(t)
 		if host.JSON200.State != "ready" || len(host.JSON200.Labels) != 0 {
 			t.Errorf("host changed by the walk: %+v", host.JSON200)
 		}
-		members := must(t, alice.API.ListMembersWithResponse(ctx, alphaTenant, nil))
+		members := call(alice.API.ListMembersWithResponse(ctx, alphaTenant, nil)).ok(t)
 		if raw, _ := json.Marshal(members.JSON200); strings.Contains(string(raw), "bob") {
 			t.Errorf("bob joined Alpha: %s", raw)
 		}
-		key := must(t, alice.API.GetAPIKeyWithResponse(ctx, alphaTenant, a.appKey))
+		key := call(alice.API.GetAPIKeyWithResponse(ctx, alphaTenant, a.appKey)).ok(t)
 		if key.JSON200.RevokedAt != nil {
 			t.Error("Alpha's API key was revoked by an outsider")
 		}
-		must(t, alice.API.WhoAmIWithResponse(ctx))
+		call(alice.API.WhoAmIWithResponse(ctx)).ok(t)
 	})
 }

@@ -61,8 +61,8 @@ func validationProblem(err error, status int) *problem.Error {
 		if reqErr.Parameter != nil {
 			field = reqErr.Parameter.Name
 		}
-		if schemaErr.SchemaField == "additionalProperties" {
-			name := unknownProperty(schemaErr.Reason)
+		if strings.HasSuffix(schemaErr.Reason, " is unsupported") {
+			name := quoted(schemaErr.Reason)
 			if field != "" && name != "" {
 				field += "." + name
 			} else if name != "" {
@@ -72,14 +72,7 @@ func validationProblem(err error, status int) *problem.Error {
 				Detail: "unknown field; see the API document for the accepted fields"}
 		}
 		if schemaErr.SchemaField == "required" {
-			if name := quoted(schemaErr.Reason); name != "" {
-				if field != "" {
-					field += "." + name
-				} else {
-					field = name
-				}
-				return problem.Invalid(field, "is required")
-			}
+			return problem.Invalid(field, "is required")
 		}
 		if field == "" && reqErr.RequestBody != nil {
 			return problem.New(http.StatusBadRequest, problem.CodeInvalidField, "request body: %s", schemaErr.Reason)
@@ -89,7 +82,7 @@ func validationProblem(err error, status int) *problem.Error {
 	if reqErr.Parameter != nil {
 		return problem.Invalid(reqErr.Parameter.Name, "%s", firstLine(reqErr.Error()))
 	}
-	if reqErr.RequestBody != nil && strings.Contains(reqErr.Reason, "must not be empty") {
+	if reqErr.RequestBody != nil && errors.Is(reqErr.Err, openapi3filter.ErrInvalidRequired) {
 		return problem.New(http.StatusBadRequest, problem.CodeInvalidJSON, "request body is required")
 	}
 	return problem.New(http.StatusBadRequest, problem.CodeInvalidField, "%s", firstLine(reqErr.Error()))
@@ -110,10 +103,6 @@ func jsonPath(parts []string) string {
 	}
 	return b.String()
 }
-
-// unknownProperty extracts the property name from kin-openapi's
-// `property "x" is unsupported` reason.
-func unknownProperty(reason string) string { return quoted(reason) }
 
 // quoted returns the first double-quoted word in s.
 func quoted(s string) string {

@@ -54,7 +54,7 @@ type Member struct {
 // MemberFilter selects members for [RoleTx.ListMembers].
 type MemberFilter struct {
 	TenantID string
-	Page // sorted by name, then kind, then via group
+	Page     // sorted by name, then kind, then via group
 }
 
 // RoleTx reads and writes role assignments.

@@ -1,11 +1,12 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
-	"strings"
-	"context"
 	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/store"
@@ -41,8 +42,13 @@ func scanTier(s interface{ Scan(...any) error }) (string, store.QuotaTier, error
 	var qt store.QuotaTier
 	err := s.Scan(&quotaID, &qt.Priority, &qt.Limits.CPU, &qt.Limits.MemoryMiB, &qt.Limits.StorageMiB, &qt.Limits.NetworkMbps,
 		&qt.Used.CPU, &qt.Used.MemoryMiB, &qt.Used.StorageMiB, &qt.Used.NetworkMbps)
+	qt.Limits.CPU, qt.Used.CPU = roundCPU(qt.Limits.CPU), roundCPU(qt.Used.CPU)
 	return quotaID, qt, err
 }
+
+// roundCPU hides the drift of summed cpu amounts: the store keeps cpu to
+// the micro-core.
+func roundCPU(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // resourceFields lists the resources of r in the order admission checks them.
 func resourceFields(r store.Resources) []struct {
@@ -250,10 +256,10 @@ func (t *tx) replaceTiers(ctx context.Context, old store.Quota, tiers []store.Qu
 		}
 		l := qt.Limits
 		n, err := t.execN(ctx, `UPDATE quota_tiers SET limit_cpu = ?, limit_memory_mib = ?, limit_storage_mib = ?,
-			limit_network_mbps = ? WHERE quota_id = ? AND priority = ? AND used_cpu <= ? + ? AND used_memory_mib <= ?
+			limit_network_mbps = ? WHERE quota_id = ? AND priority = ? AND used_cpu <= ? AND used_memory_mib <= ?
 			AND used_storage_mib <= ? AND used_network_mbps <= ?`,
 			l.CPU, l.MemoryMiB, l.StorageMiB, l.NetworkMbps, old.ID, qt.Priority,
-			l.CPU, cpuEpsilon, l.MemoryMiB, l.StorageMiB, l.NetworkMbps)
+			l.CPU+cpuEpsilon, l.MemoryMiB, l.StorageMiB, l.NetworkMbps)
 		if err != nil {
 			return wrap(err, "update quota tier")
 		}
