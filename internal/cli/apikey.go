@@ -94,10 +94,12 @@ HTTP Basic APP_KEY:APP_SECRET.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.errOut, "The AppSecret is shown once: store it now, it cannot be retrieved later.")
+			const warning = "The AppSecret is shown once: store it now, it cannot be retrieved later."
 			if a.format != formatTable {
+				fmt.Fprintln(a.errOut, warning)
 				return renderData(a.out, a.format, created)
 			}
+			defer fmt.Fprintf(a.out, "\n%s\nAuthenticate as HTTP Basic APP_KEY:APP_SECRET.\n", warning)
 			return renderOne(a.out, a.format, created, []column[*api.APIKeyCreated]{
 				col("AppKey", func(k *api.APIKeyCreated) string { return k.APIKey.AppKey }),
 				col("AppSecret", func(k *api.APIKeyCreated) string { return k.AppSecret }),

@@ -78,6 +78,12 @@ func testWriteRollsBack(t *testing.T, s store.Store) {
 		wantIs(t, err, store.ErrNotFound)
 		return nil
 	})
+}
+
+func testPingAndDialect(t *testing.T, s store.Store) {
+	if err := s.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping: %v", err)
+	}
 	if d := s.Dialect(); d != store.DialectSQLite && d != store.DialectPostgres {
 		t.Errorf("Dialect() = %q", d)
 	}

@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AdmissionConcurrent", testAdmissionConcurrent},
 		{"Audit", testAudit},
 		{"WriteRollsBack", testWriteRollsBack},
+		{"PingAndDialect", testPingAndDialect},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
