@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -70,9 +69,6 @@ one line of stdin. The session is saved (mode 0600) in $XDG_CONFIG_HOME/nimbus.`
 			}
 			login, err := result(res.HTTPResponse, res.Body, res.JSON201)
 			if err != nil {
-				if after := res.HTTPResponse.Header.Get("Retry-After"); res.StatusCode() == http.StatusTooManyRequests && after != "" {
-					return fmt.Errorf("%w (try again in %s seconds)", err, after)
-				}
 				return err
 			}
 			creds := credentials{Server: server, Username: login.User.Name, Token: login.Token, Insecure: insecure}

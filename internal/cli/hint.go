@@ -53,8 +53,6 @@ func apiHint(cmd *cobra.Command, err *client.Error) string {
 		return fmt.Sprintf("see `%s --help`", cmd.CommandPath())
 	case api.ProblemCodeQuotaExceeded:
 		return "see the tenant's quota with `nimbus quota show TENANT --cluster CLUSTER`"
-	case api.ProblemCodeTooManyRequests:
-		return "wait a while and try again"
 	}
 	return ""
 }

@@ -1,6 +1,6 @@
 // Package sqlstore implements [store.Store] over database/sql for SQLite
 // (modernc.org/sqlite, pure Go) and PostgreSQL (pgx through its stdlib
-// driver). Queries are written once with ? placeholders; [rebind] turns them
+// driver). Queries are written once with ? placeholders; rebind turns them
 // into $n for PostgreSQL.
 //
 //	Open("sqlite:/var/lib/nimbus/nimbus.db")      one writer connection (BEGIN IMMEDIATE)
