@@ -247,12 +247,11 @@ func (a *app) createUserBatch(cmd *cobra.Command, c *client.Client, f userCreate
 
 func (a *app) userListCmd() *cobra.Command {
 	var (
-		p      pager
-		params api.ListUsersParams
-		tenant string
-		prefix string
+		p              pager
+		params         api.ListUsersParams
+		tenant, prefix string
+		enabled        bool
 	)
-	var enabled bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List users",
