@@ -76,20 +76,29 @@ func (a *app) rootCmd() *cobra.Command {
 // errNotLoggedIn tells the user what to do when no credentials are saved.
 var errNotLoggedIn = errors.New("not logged in: run `nimbus login --server URL --username NAME` first")
 
-// client returns an API client for the saved login, honouring --server,
-// $NIMBUS_SERVER and $NIMBUS_TOKEN.
-func (a *app) client() (*client.Client, error) {
+// session is the server and token commands use: --server, $NIMBUS_SERVER
+// and $NIMBUS_TOKEN override what `nimbus login` saved.
+func (a *app) session() (server, token string, insecure bool, err error) {
 	creds, err := loadCredentials()
+	if err != nil {
+		return "", "", false, err
+	}
+	server = firstNonEmpty(a.server, os.Getenv("NIMBUS_SERVER"), creds.Server)
+	token = firstNonEmpty(os.Getenv("NIMBUS_TOKEN"), creds.Token)
+	if server == "" || token == "" {
+		return "", "", false, errNotLoggedIn
+	}
+	return server, token, creds.Insecure, nil
+}
+
+// client returns an API client for the current session.
+func (a *app) client() (*client.Client, error) {
+	server, token, insecure, err := a.session()
 	if err != nil {
 		return nil, err
 	}
-	server := firstNonEmpty(a.server, os.Getenv("NIMBUS_SERVER"), creds.Server)
-	token := firstNonEmpty(os.Getenv("NIMBUS_TOKEN"), creds.Token)
-	if server == "" || token == "" {
-		return nil, errNotLoggedIn
-	}
 	opts := []client.Option{client.WithToken(token)}
-	if creds.Insecure {
+	if insecure {
 		opts = append(opts, client.WithInsecureSkipVerify())
 	}
 	return client.New(server, opts...)

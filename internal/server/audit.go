@@ -19,12 +19,18 @@ type change struct {
 }
 
 // mutate runs fn in one transaction and records c in the audit log in that
-// same transaction, so no mutation is ever left unrecorded. When fn fails,
+// same transaction, so no mutation is ever left unrecorded. Changes that
+// can alter access also raise the auth epoch there (see credCache). When fn fails,
 // the failure is recorded on its own and fn's error returned.
 func (s *Server) mutate(ctx context.Context, c *change, fn func(tx store.Tx) error) error {
 	err := s.store.Write(ctx, func(tx store.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
+		}
+		if changesAccess[c.action] {
+			if err := tx.BumpAuthEpoch(ctx); err != nil {
+				return err
+			}
 		}
 		rec := s.auditRecord(ctx, c, store.AuditSuccess, "")
 		return tx.InsertAudit(ctx, &rec)

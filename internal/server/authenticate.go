@@ -60,9 +60,20 @@ func (s *Server) resolveToken(r *http.Request, tok string) (*Principal, error) {
 	if !auth.LooksLikeToken(tok) {
 		return nil, expired
 	}
+	hash := auth.HashSecret(tok)
+	key := "t:" + hash
 	var p *Principal
 	err := s.store.Read(r.Context(), func(tx store.Tx) error {
-		ta, err := tx.GetTokenAuth(r.Context(), auth.HashSecret(tok), s.now())
+		now := s.now()
+		epoch, err := tx.AuthEpoch(r.Context())
+		if err != nil {
+			return err
+		}
+		if cached, ok := s.creds.get(key, epoch, now); ok {
+			p = cached
+			return nil
+		}
+		ta, err := tx.GetTokenAuth(r.Context(), hash, now)
 		if errors.Is(err, store.ErrNotFound) {
 			return expired
 		}
@@ -78,6 +89,7 @@ func (s *Server) resolveToken(r *http.Request, tok string) (*Principal, error) {
 		}
 		p = &Principal{UserID: ta.User.ID, UserName: ta.User.Name, PlatformAdmin: ta.User.PlatformAdmin,
 			TokenID: ta.Token.ID, Roles: roles}
+		s.creds.put(key, p, epoch, ta.Token.ExpiresAt, now)
 		return nil
 	})
 	return p, err
@@ -88,8 +100,19 @@ func (s *Server) resolveAPIKey(r *http.Request, appKey, secret string) (*Princip
 	if !auth.LooksLikeAppKey(appKey) || !auth.LooksLikeAppSecret(secret) {
 		return nil, bad
 	}
+	secretHash := auth.HashSecret(secret)
+	key := "k:" + appKey + ":" + secretHash
 	var p *Principal
 	err := s.store.Read(r.Context(), func(tx store.Tx) error {
+		now := s.now()
+		epoch, err := tx.AuthEpoch(r.Context())
+		if err != nil {
+			return err
+		}
+		if cached, ok := s.creds.get(key, epoch, now); ok {
+			p = cached
+			return nil
+		}
 		ka, err := tx.GetAPIKeyAuth(r.Context(), appKey)
 		if errors.Is(err, store.ErrNotFound) {
 			return bad
@@ -97,8 +120,8 @@ func (s *Server) resolveAPIKey(r *http.Request, appKey, secret string) (*Princip
 		if err != nil {
 			return err
 		}
-		if subtle.ConstantTimeCompare([]byte(ka.Key.SecretHash), []byte(auth.HashSecret(secret))) != 1 ||
-			!ka.Key.Usable(s.now()) || !ka.User.Enabled {
+		if subtle.ConstantTimeCompare([]byte(ka.Key.SecretHash), []byte(secretHash)) != 1 ||
+			!ka.Key.Usable(now) || !ka.User.Enabled {
 			return bad
 		}
 		roles, err := tx.EffectiveRoles(r.Context(), ka.User.ID)
@@ -107,6 +130,7 @@ func (s *Server) resolveAPIKey(r *http.Request, appKey, secret string) (*Princip
 		}
 		p = &Principal{UserID: ka.User.ID, UserName: ka.User.Name, PlatformAdmin: ka.User.PlatformAdmin,
 			AppKey: ka.Key.AppKey, KeyTenantID: ka.Key.TenantID, KeyPerms: ka.Key.Permissions, Roles: roles}
+		s.creds.put(key, p, epoch, ka.Key.ExpiresAt, now)
 		return nil
 	})
 	return p, err

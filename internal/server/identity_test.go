@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -184,5 +185,38 @@ func TestTwoServersOneDatabase(t *testing.T) {
 		if r.StatusCode() != http.StatusTooManyRequests {
 			t.Fatalf("%s: status %d, want 429 after failures spread over both servers", e.url, r.StatusCode())
 		}
+	}
+}
+
+// TestAccessChangesTakeEffectAtOnce removes access on one server and checks
+// that the other server, which has the caller's credentials cached, refuses
+// the very next request.
+func TestAccessChangesTakeEffectAtOnce(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			dsn := "sqlite:" + filepath.Join(t.TempDir(), "shared.db")
+			if engine == store.DialectPostgres {
+				dsn = testpg.Start(t)
+			}
+			one, two := newEnvDSN(t, dsn), newEnvDSN(t, dsn)
+			ctx := context.Background()
+			call(one.admin.API.CreateTenantWithResponse(ctx, api.TenantCreate{Name: "Lab"})).ok(t)
+			call(one.admin.API.CreateUserWithResponse(ctx, api.UserCreate{Name: "erin", Password: ptr(userPassword),
+				Tenant: ptr("Lab"), Role: ptr(api.RoleViewer)})).ok(t)
+			erin := two.login("erin", userPassword)
+			call(erin.API.GetTenantWithResponse(ctx, "Lab")).ok(t) // now cached on server two
+
+			call(one.admin.API.RemoveUserRoleWithResponse(ctx, "Lab", "erin")).ok(t)
+			if r, _ := erin.API.GetTenantWithResponse(ctx, "Lab"); r.StatusCode() != http.StatusNotFound {
+				t.Fatalf("role removed on server one, server two still answers %d", r.StatusCode())
+			}
+			call(one.admin.API.SetUserRoleWithResponse(ctx, "Lab", "erin", api.RoleUpdate{Role: api.RoleViewer})).ok(t)
+			call(erin.API.GetTenantWithResponse(ctx, "Lab")).ok(t)
+
+			call(one.admin.API.UpdateUserWithResponse(ctx, "erin", api.UserUpdate{Enabled: ptr(false)})).ok(t)
+			if r, _ := erin.API.WhoAmIWithResponse(ctx); r.StatusCode() != http.StatusUnauthorized {
+				t.Fatalf("user disabled on server one, server two still answers %d", r.StatusCode())
+			}
+		})
 	}
 }

@@ -44,6 +44,7 @@ type Server struct {
 	tokenTTL time.Duration
 	now      func() time.Time
 	metrics  *metrics
+	creds    *credCache
 	handler  http.Handler
 }
 
@@ -63,6 +64,7 @@ func New(opts Options) (*Server, error) {
 		tokenTTL: opts.TokenTTL,
 		now:      opts.Now,
 		metrics:  newMetrics(),
+		creds:    newCredCache(),
 	}
 	if s.log == nil {
 		s.log = slog.Default()

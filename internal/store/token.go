@@ -39,4 +39,9 @@ type TokenTx interface {
 	DeleteUserTokens(ctx context.Context, userID, exceptID string) (int64, error)
 	// DeleteExpiredTokens deletes tokens expired at now and returns how many.
 	DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, error)
+	// AuthEpoch returns the counter that BumpAuthEpoch raises.
+	AuthEpoch(ctx context.Context) (int64, error)
+	// BumpAuthEpoch raises the counter, telling every server that access
+	// resolved from credentials before this transaction may be stale.
+	BumpAuthEpoch(ctx context.Context) error
 }

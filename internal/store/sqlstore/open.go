@@ -64,6 +64,10 @@ type sqlStore struct {
 	write   *sql.DB // SQLite: one connection; PostgreSQL: the pool
 	read    *sql.DB // SQLite: query-only pool; PostgreSQL: same as write
 	log     *slog.Logger
+	// readStmts caches prepared statements of the SQLite read pool (nil on
+	// PostgreSQL). The writer has one connection, held by the open
+	// transaction, so its statements cannot be prepared on the pool.
+	readStmts *stmtCache
 }
 
 func (s *sqlStore) Dialect() string { return s.dialect }
@@ -71,6 +75,9 @@ func (s *sqlStore) Dialect() string { return s.dialect }
 func (s *sqlStore) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
 
 func (s *sqlStore) Close() error {
+	if s.readStmts != nil {
+		s.readStmts.close()
+	}
 	err := s.write.Close()
 	if s.read != s.write {
 		err = errors.Join(err, s.read.Close())
@@ -79,7 +86,7 @@ func (s *sqlStore) Close() error {
 }
 
 func (s *sqlStore) Read(ctx context.Context, fn func(store.Tx) error) error {
-	return fn(&tx{q: s.read, dialect: s.dialect})
+	return fn(&tx{q: s.read, dialect: s.dialect, stmts: s.readStmts})
 }
 
 // maxWriteAttempts bounds retries of a transaction the database refused

@@ -52,5 +52,6 @@ func openSQLite(ctx context.Context, path string, logger *slog.Logger) (store.St
 	r.SetMaxOpenConns(sqliteReadConns)
 	r.SetMaxIdleConns(sqliteReadConns)
 	logger.Info("opened store", "dialect", store.DialectSQLite, "path", path)
-	return &sqlStore{dialect: store.DialectSQLite, write: w, read: r, log: logger}, nil
+	return &sqlStore{dialect: store.DialectSQLite, write: w, read: r, log: logger,
+		readStmts: newStmtCache(r)}, nil
 }

@@ -94,3 +94,14 @@ func (t *tx) DeleteExpiredTokens(ctx context.Context, now time.Time) (int64, err
 	n, err := t.execN(ctx, "DELETE FROM tokens WHERE expires_at <= ?", now.UnixMicro())
 	return n, wrap(err, "delete expired tokens")
 }
+
+func (t *tx) AuthEpoch(ctx context.Context) (int64, error) {
+	var epoch int64
+	err := t.queryRow(ctx, "SELECT epoch FROM auth_epoch WHERE id = 1").Scan(&epoch)
+	return epoch, wrap(err, "read auth epoch")
+}
+
+func (t *tx) BumpAuthEpoch(ctx context.Context) error {
+	_, err := t.exec(ctx, "UPDATE auth_epoch SET epoch = epoch + 1 WHERE id = 1")
+	return wrap(err, "bump auth epoch")
+}

@@ -25,6 +25,8 @@ type tx struct {
 	q       querier
 	dialect string
 	write   bool
+	// stmts, when set, holds prepared statements of the pool q is.
+	stmts *stmtCache
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -36,16 +38,45 @@ func (t *tx) sql(q string) string {
 	return q
 }
 
+// prepared returns the cached statement for q, or nil when statements are
+// not cached.
+func (t *tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if t.stmts == nil {
+		return nil, nil
+	}
+	return t.stmts.get(ctx, q)
+}
+
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	return t.q.ExecContext(ctx, t.sql(q), args...)
+	q = t.sql(q)
+	if s, err := t.prepared(ctx, q); err != nil || s != nil {
+		if err != nil {
+			return nil, err
+		}
+		return s.ExecContext(ctx, args...)
+	}
+	return t.q.ExecContext(ctx, q, args...)
 }
 
 func (t *tx) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return t.q.QueryContext(ctx, t.sql(q), args...)
+	q = t.sql(q)
+	if s, err := t.prepared(ctx, q); err != nil || s != nil {
+		if err != nil {
+			return nil, err
+		}
+		return s.QueryContext(ctx, args...)
+	}
+	return t.q.QueryContext(ctx, q, args...)
 }
 
+// queryRow runs q for one row. A failure to prepare q surfaces at Scan, as
+// QueryRowContext's own errors do.
 func (t *tx) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return t.q.QueryRowContext(ctx, t.sql(q), args...)
+	q = t.sql(q)
+	if s, err := t.prepared(ctx, q); err == nil && s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
+	return t.q.QueryRowContext(ctx, q, args...)
 }
 
 // execN runs a statement and returns the number of rows it affected.

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -206,4 +207,26 @@ func testLoginThrottle(t *testing.T, s store.Store) {
 		wantIs(t, err, store.ErrNotFound)
 		return nil
 	})
+}
+
+func testAuthEpoch(t *testing.T, s store.Store) {
+	epoch := func() (e int64) {
+		read(t, s, func(ctx context.Context, tx store.Tx) (err error) { e, err = tx.AuthEpoch(ctx); return err })
+		return e
+	}
+	before := epoch()
+	write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.BumpAuthEpoch(ctx) })
+	if got := epoch(); got != before+1 {
+		t.Fatalf("epoch %d after a bump from %d", got, before)
+	}
+	// A rolled-back transaction leaves it alone.
+	err := tryWrite(t, s, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.BumpAuthEpoch(ctx); err != nil {
+			return err
+		}
+		return errors.New("roll back")
+	})
+	if err == nil || epoch() != before+1 {
+		t.Fatalf("rolled-back bump: err %v, epoch %d", err, epoch())
+	}
 }

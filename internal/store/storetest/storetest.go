@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Audit", testAudit},
 		{"WriteRollsBack", testWriteRollsBack},
 		{"PingAndDialect", testPingAndDialect},
+		{"AuthEpoch", testAuthEpoch},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
