@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -119,6 +120,12 @@ func (a *app) serverCmd() *cobra.Command {
 // tlsConf serves plain HTTP and registers this machine as a host (dev mode).
 func (a *app) run(ctx context.Context, log *slog.Logger, f serveFlags, tlsConf *tls.Config) error {
 	started := time.Now()
+	if os.Getenv("GOGC") == "" {
+		// The server's live heap is small and it allocates fast: collecting
+		// at 400 % growth instead of 100 % costs a few MiB and serves a
+		// quarter more authenticated reads (docs/benchmarks.md).
+		debug.SetGCPercent(400)
+	}
 	st, err := sqlstore.Open(ctx, f.db, log.With("subsystem", "store"))
 	if err != nil {
 		return fmt.Errorf("open store %s: %w", f.db, err)

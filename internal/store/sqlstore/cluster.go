@@ -14,13 +14,23 @@ const clusterCols = `c.id, c.name, c.description, COALESCE(c.owner_tenant_id, ''
 	COALESCE(ht.cap_network_mbps, 0), COALESCE(ht.used_cpu, 0.0), COALESCE(ht.used_memory_mib, 0),
 	COALESCE(ht.used_disk_mib, 0), COALESCE(ht.used_network_mbps, 0)`
 
-// clusterFrom joins clusters c with the totals of their hosts.
-const clusterFrom = ` FROM clusters c LEFT JOIN (SELECT cluster_id, COUNT(*) AS n,
+// hostTotals sums the hosts of the clusters that hostsWhere selects.
+const hostTotals = `(SELECT cluster_id, COUNT(*) AS n,
 	SUM(cap_cpu) AS cap_cpu, CAST(SUM(cap_memory_mib) AS BIGINT) AS cap_memory_mib,
 	CAST(SUM(cap_disk_mib) AS BIGINT) AS cap_disk_mib, CAST(SUM(cap_network_mbps) AS BIGINT) AS cap_network_mbps,
 	SUM(used_cpu) AS used_cpu, CAST(SUM(used_memory_mib) AS BIGINT) AS used_memory_mib,
 	CAST(SUM(used_disk_mib) AS BIGINT) AS used_disk_mib, CAST(SUM(used_network_mbps) AS BIGINT) AS used_network_mbps
-	FROM hosts GROUP BY cluster_id) ht ON ht.cluster_id = c.id`
+	FROM hosts`
+
+// clusterFrom joins clusters c with the totals of their hosts.
+const clusterFrom = ` FROM clusters c LEFT JOIN ` + hostTotals + ` GROUP BY cluster_id) ht ON ht.cluster_id = c.id`
+
+// oneClusterFrom is clusterFrom for the one cluster selected by the first
+// argument, compared by idExpr: it sums that cluster's hosts only (through
+// the hosts_cluster_id index), not every host of every cluster.
+func oneClusterFrom(idExpr string) string {
+	return ` FROM clusters c LEFT JOIN ` + hostTotals + ` WHERE cluster_id = ` + idExpr + ` GROUP BY cluster_id) ht ON ht.cluster_id = c.id`
+}
 
 func scanCluster(s interface{ Scan(...any) error }) (store.Cluster, error) {
 	var c store.Cluster
@@ -68,12 +78,13 @@ func (t *tx) CreateCluster(ctx context.Context, c *store.Cluster) error {
 }
 
 func (t *tx) GetCluster(ctx context.Context, id string) (store.Cluster, error) {
-	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+clusterFrom+" WHERE c.id = ?"+t.lockRow("c"), id))
+	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+oneClusterFrom("?")+" WHERE c.id = ?"+t.lockRow("c"), id, id))
 	return c, notFound(err, "cluster", fmt.Sprintf("with id %q", id))
 }
 
 func (t *tx) GetClusterByName(ctx context.Context, name string) (store.Cluster, error) {
-	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+clusterFrom+" WHERE c.name = ?"+t.lockRow("c"), name))
+	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+oneClusterFrom("(SELECT id FROM clusters WHERE name = ?)")+
+		" WHERE c.name = ?"+t.lockRow("c"), name, name))
 	return c, notFound(err, "cluster", fmt.Sprintf("%q", name))
 }
 
