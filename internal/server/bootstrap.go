@@ -40,39 +40,36 @@ type BootstrapResult struct {
 // when several servers start at once on one database.
 func Bootstrap(ctx context.Context, st store.Store, opts BootstrapOptions) (BootstrapResult, error) {
 	var res BootstrapResult
+	var exists bool
+	if err := st.Read(ctx, func(tx store.Tx) error {
+		_, err := tx.GetUserByName(ctx, AdminUser)
+		exists = err == nil
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		return err
+	}); err != nil {
+		return res, fmt.Errorf("look up admin: %w", err)
+	}
 	password := opts.AdminPassword
-	if password == "" {
+	if exists {
+		password = ""
+	} else if password == "" {
 		password = rand.Text()
 	} else if err := auth.CheckPassword(password); err != nil {
 		return res, fmt.Errorf("NIMBUS_ADMIN_PASSWORD: %w", err)
 	}
-	hash, err := auth.HashPassword(password)
-	if err != nil {
-		return res, err
-	}
-	err = st.Write(ctx, func(tx store.Tx) error {
-		res.AdminCreated = false
-		_, err := tx.GetUserByName(ctx, AdminUser)
-		if !errors.Is(err, store.ErrNotFound) {
-			return err
+	if password != "" {
+		if err := createAdmin(ctx, st, password, &res); err != nil {
+			return res, err
 		}
-		u := store.User{Name: AdminUser, DisplayName: "Platform admin", Enabled: true, PlatformAdmin: true, PasswordHash: hash}
-		if err := tx.CreateUser(ctx, &u); err != nil {
-			return err
-		}
-		res.AdminCreated = true
-		return tx.InsertAudit(ctx, &store.AuditRecord{ActorName: "system", Action: "user.create", ObjectType: "user",
-			ObjectName: AdminUser, Result: store.AuditSuccess})
-	})
-	if err != nil && !errors.Is(err, store.ErrConflict) {
-		return res, fmt.Errorf("create admin: %w", err)
 	}
 	if res.AdminCreated && opts.AdminPassword == "" {
 		res.GeneratedPassword = password
 	}
 
 	var cluster store.Cluster
-	err = st.Write(ctx, func(tx store.Tx) (err error) {
+	err := st.Write(ctx, func(tx store.Tx) (err error) {
 		cluster, err = tx.GetClusterByName(ctx, DefaultCluster)
 		if !errors.Is(err, store.ErrNotFound) {
 			return err
@@ -102,6 +99,32 @@ func Bootstrap(ctx context.Context, st store.Store, opts BootstrapOptions) (Boot
 		return res, fmt.Errorf("register this machine as host %q: %w", res.HostName, err)
 	}
 	return res, nil
+}
+
+// createAdmin creates the platform admin unless another server just did.
+func createAdmin(ctx context.Context, st store.Store, password string, res *BootstrapResult) error {
+	hash, err := auth.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	err = st.Write(ctx, func(tx store.Tx) error {
+		res.AdminCreated = false
+		_, err := tx.GetUserByName(ctx, AdminUser)
+		if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		u := store.User{Name: AdminUser, DisplayName: "Platform admin", Enabled: true, PlatformAdmin: true, PasswordHash: hash}
+		if err := tx.CreateUser(ctx, &u); err != nil {
+			return err
+		}
+		res.AdminCreated = true
+		return tx.InsertAudit(ctx, &store.AuditRecord{ActorName: "system", Action: "user.create", ObjectType: "user",
+			ObjectName: AdminUser, Result: store.AuditSuccess})
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return fmt.Errorf("create admin: %w", err)
+	}
+	return nil
 }
 
 // registerLocalHost adds this machine to the cluster, or refreshes what it

@@ -162,6 +162,9 @@ func (h handlers) GetCluster(ctx context.Context, req api.GetClusterRequestObjec
 		if err != nil {
 			return err
 		}
+		if err := tx.LoadClusterTotals(ctx, &c); err != nil {
+			return err
+		}
 		out, err = newLookup(tx).clusterAPI(ctx, c)
 		return err
 	})
@@ -221,6 +224,9 @@ func (h handlers) UpdateCluster(ctx context.Context, req api.UpdateClusterReques
 			c.Registry = *in.Registry
 		}
 		if err := tx.UpdateCluster(ctx, &c); err != nil {
+			return err
+		}
+		if err := tx.LoadClusterTotals(ctx, &c); err != nil {
 			return err
 		}
 		out, err = l.clusterAPI(ctx, c)

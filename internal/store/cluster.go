@@ -23,7 +23,8 @@ type Cluster struct {
 	Registry         string
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
-	// Read only totals over the cluster's hosts.
+	// Read only totals over the cluster's hosts: filled by ListClusters and
+	// LoadClusterTotals, zero from the single-cluster getters.
 	HostCount int
 	Capacity  HostResources
 	Usage     HostResources
@@ -42,8 +43,12 @@ type ClusterFilter struct {
 type ClusterTx interface {
 	// CreateCluster inserts c; a taken name is a *ConflictError.
 	CreateCluster(ctx context.Context, c *Cluster) error
+	// GetCluster and GetClusterByName return the cluster without host
+	// totals, at a cost that does not grow with its hosts.
 	GetCluster(ctx context.Context, id string) (Cluster, error)
 	GetClusterByName(ctx context.Context, name string) (Cluster, error)
+	// LoadClusterTotals fills c's HostCount, Capacity and Usage.
+	LoadClusterTotals(ctx context.Context, c *Cluster) error
 	ListClusters(ctx context.Context, f ClusterFilter) (clusters []Cluster, next string, err error)
 	// UpdateCluster writes description, overcommits, strategy and registry
 	// and sets UpdatedAt.

@@ -7,38 +7,34 @@ import (
 	"github.com/nimbus-cloud/nimbus/internal/store"
 )
 
-// clusterCols selects a cluster c with the totals of its hosts ht.
+// clusterCols selects a cluster c.
 const clusterCols = `c.id, c.name, c.description, COALESCE(c.owner_tenant_id, ''), c.cpu_overcommit, c.memory_overcommit,
-	c.strategy, c.registry, c.created_at, c.updated_at,
-	COALESCE(ht.n, 0), COALESCE(ht.cap_cpu, 0.0), COALESCE(ht.cap_memory_mib, 0), COALESCE(ht.cap_disk_mib, 0),
+	c.strategy, c.registry, c.created_at, c.updated_at`
+
+// totalCols selects the totals ht of a cluster's hosts, after clusterCols.
+const totalCols = `, COALESCE(ht.n, 0), COALESCE(ht.cap_cpu, 0.0), COALESCE(ht.cap_memory_mib, 0), COALESCE(ht.cap_disk_mib, 0),
 	COALESCE(ht.cap_network_mbps, 0), COALESCE(ht.used_cpu, 0.0), COALESCE(ht.used_memory_mib, 0),
 	COALESCE(ht.used_disk_mib, 0), COALESCE(ht.used_network_mbps, 0)`
 
-// hostTotals sums the hosts of the clusters that hostsWhere selects.
-const hostTotals = `(SELECT cluster_id, COUNT(*) AS n,
+// clusterFrom joins clusters c with the totals ht of their hosts.
+const clusterFrom = ` FROM clusters c LEFT JOIN (SELECT cluster_id, COUNT(*) AS n,
 	SUM(cap_cpu) AS cap_cpu, CAST(SUM(cap_memory_mib) AS BIGINT) AS cap_memory_mib,
 	CAST(SUM(cap_disk_mib) AS BIGINT) AS cap_disk_mib, CAST(SUM(cap_network_mbps) AS BIGINT) AS cap_network_mbps,
 	SUM(used_cpu) AS used_cpu, CAST(SUM(used_memory_mib) AS BIGINT) AS used_memory_mib,
 	CAST(SUM(used_disk_mib) AS BIGINT) AS used_disk_mib, CAST(SUM(used_network_mbps) AS BIGINT) AS used_network_mbps
-	FROM hosts`
+	FROM hosts GROUP BY cluster_id) ht ON ht.cluster_id = c.id`
 
-// clusterFrom joins clusters c with the totals of their hosts.
-const clusterFrom = ` FROM clusters c LEFT JOIN ` + hostTotals + ` GROUP BY cluster_id) ht ON ht.cluster_id = c.id`
-
-// oneClusterFrom is clusterFrom for the one cluster selected by the first
-// argument, compared by idExpr: it sums that cluster's hosts only (through
-// the hosts_cluster_id index), not every host of every cluster.
-func oneClusterFrom(idExpr string) string {
-	return ` FROM clusters c LEFT JOIN ` + hostTotals + ` WHERE cluster_id = ` + idExpr + ` GROUP BY cluster_id) ht ON ht.cluster_id = c.id`
-}
-
-func scanCluster(s interface{ Scan(...any) error }) (store.Cluster, error) {
+// scanCluster reads clusterCols, and totalCols when withTotals.
+func scanCluster(s interface{ Scan(...any) error }, withTotals bool) (store.Cluster, error) {
 	var c store.Cluster
 	var created, updated int64
-	err := s.Scan(&c.ID, &c.Name, &c.Description, &c.OwnerTenantID, &c.CPUOvercommit, &c.MemoryOvercommit,
-		&c.Strategy, &c.Registry, &created, &updated,
-		&c.HostCount, &c.Capacity.CPU, &c.Capacity.MemoryMiB, &c.Capacity.DiskMiB, &c.Capacity.NetworkMbps,
-		&c.Usage.CPU, &c.Usage.MemoryMiB, &c.Usage.DiskMiB, &c.Usage.NetworkMbps)
+	dest := []any{&c.ID, &c.Name, &c.Description, &c.OwnerTenantID, &c.CPUOvercommit, &c.MemoryOvercommit,
+		&c.Strategy, &c.Registry, &created, &updated}
+	if withTotals {
+		dest = append(dest, &c.HostCount, &c.Capacity.CPU, &c.Capacity.MemoryMiB, &c.Capacity.DiskMiB, &c.Capacity.NetworkMbps,
+			&c.Usage.CPU, &c.Usage.MemoryMiB, &c.Usage.DiskMiB, &c.Usage.NetworkMbps)
+	}
+	err := s.Scan(dest...)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
 	return c, err
 }
@@ -78,14 +74,23 @@ func (t *tx) CreateCluster(ctx context.Context, c *store.Cluster) error {
 }
 
 func (t *tx) GetCluster(ctx context.Context, id string) (store.Cluster, error) {
-	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+oneClusterFrom("?")+" WHERE c.id = ?"+t.lockRow("c"), id, id))
+	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+" FROM clusters c WHERE c.id = ?"+t.lockRow("c"), id), false)
 	return c, notFound(err, "cluster", fmt.Sprintf("with id %q", id))
 }
 
 func (t *tx) GetClusterByName(ctx context.Context, name string) (store.Cluster, error) {
-	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+oneClusterFrom("(SELECT id FROM clusters WHERE name = ?)")+
-		" WHERE c.name = ?"+t.lockRow("c"), name, name))
+	c, err := scanCluster(t.queryRow(ctx, "SELECT "+clusterCols+" FROM clusters c WHERE c.name = ?"+t.lockRow("c"), name), false)
 	return c, notFound(err, "cluster", fmt.Sprintf("%q", name))
+}
+
+func (t *tx) LoadClusterTotals(ctx context.Context, c *store.Cluster) error {
+	err := t.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(cap_cpu), 0.0), COALESCE(SUM(cap_memory_mib), 0),
+		COALESCE(SUM(cap_disk_mib), 0), COALESCE(SUM(cap_network_mbps), 0), COALESCE(SUM(used_cpu), 0.0),
+		COALESCE(SUM(used_memory_mib), 0), COALESCE(SUM(used_disk_mib), 0), COALESCE(SUM(used_network_mbps), 0)
+		FROM hosts WHERE cluster_id = ?`, c.ID).
+		Scan(&c.HostCount, &c.Capacity.CPU, &c.Capacity.MemoryMiB, &c.Capacity.DiskMiB, &c.Capacity.NetworkMbps,
+			&c.Usage.CPU, &c.Usage.MemoryMiB, &c.Usage.DiskMiB, &c.Usage.NetworkMbps)
+	return wrap(err, "cluster totals")
 }
 
 func (t *tx) ListClusters(ctx context.Context, f store.ClusterFilter) ([]store.Cluster, string, error) {
@@ -102,11 +107,11 @@ func (t *tx) ListClusters(ctx context.Context, f store.ClusterFilter) ([]store.C
 		return nil, "", err
 	}
 	limit := f.EffectiveLimit()
-	rows, err := t.query(ctx, "SELECT "+clusterCols+clusterFrom+c.where()+" ORDER BY c.name LIMIT ?", append(c.args, limit+1)...)
+	rows, err := t.query(ctx, "SELECT "+clusterCols+totalCols+clusterFrom+c.where()+" ORDER BY c.name LIMIT ?", append(c.args, limit+1)...)
 	if err != nil {
 		return nil, "", wrap(err, "list clusters")
 	}
-	clusters, err := scanAll(rows, func() (store.Cluster, error) { return scanCluster(rows) })
+	clusters, err := scanAll(rows, func() (store.Cluster, error) { return scanCluster(rows, true) })
 	if err != nil {
 		return nil, "", wrap(err, "list clusters")
 	}
@@ -131,6 +136,9 @@ func (t *tx) UpdateCluster(ctx context.Context, c *store.Cluster) error {
 func (t *tx) DeleteCluster(ctx context.Context, id string) error {
 	c, err := t.GetCluster(ctx, id)
 	if err != nil {
+		return err
+	}
+	if err := t.LoadClusterTotals(ctx, &c); err != nil {
 		return err
 	}
 	if c.HostCount > 0 {

@@ -52,6 +52,10 @@ func testClusters(t *testing.T, s store.Store) {
 		if c.Description != "main" || c.CPUOvercommit != 2 || c.MemoryOvercommit != 1.5 || c.Strategy != store.StrategyBinpack || c.Registry != "registry.local:5000/nimbus" {
 			t.Errorf("after update: %+v", c)
 		}
+		equal(t, "host count before LoadClusterTotals", c.HostCount, 0)
+		if err := tx.LoadClusterTotals(ctx, &c); err != nil {
+			return err
+		}
 		equal(t, "host count", c.HostCount, 2)
 		equal(t, "capacity", c.Capacity, store.HostResources{CPU: 16, MemoryMiB: 32768, DiskMiB: 204800, NetworkMbps: 2000})
 		equal(t, "usage", c.Usage, store.HostResources{CPU: 1.5, MemoryMiB: 512, DiskMiB: 10, NetworkMbps: 5})
