@@ -16,7 +16,7 @@ import (
 // PostgreSQL pool settings.
 const (
 	pgMaxConns     = 20
-	pgMaxIdleConns = 10
+	pgMaxIdleConns = pgMaxConns // idle connections beyond it would be closed and reopened under load
 	pgConnLifetime = 30 * time.Minute
 )
 
