@@ -56,13 +56,12 @@ func (h handlers) ListHosts(ctx context.Context, req api.ListHostsRequestObject)
 	if err != nil {
 		return nil, err
 	}
-	f := store.HostFilter{State: string(deref(params.State)), Labels: terms, Page: page(params.Limit, params.PageToken)}
-	prefix := deref(params.NamePrefix)
+	f := store.HostFilter{State: string(deref(params.State)), NamePrefix: deref(params.NamePrefix), Labels: terms,
+		Page: page(params.Limit, params.PageToken)}
 	p := principalFrom(ctx)
 
 	out := api.HostList{Items: []api.Host{}}
 	err = h.store.Read(ctx, func(tx store.Tx) error {
-		var clusterIDs map[string]bool // nil: every cluster
 		if params.Cluster != nil {
 			c, err := clusterFor(ctx, tx, *params.Cluster, PermClusterRead)
 			if err != nil {
@@ -77,24 +76,9 @@ func (h handlers) ListHosts(ctx context.Context, req api.ListHostsRequestObject)
 			if err != nil {
 				return err
 			}
-			switch len(ids) {
-			case 0:
-				return nil
-			case 1:
-				for id := range ids {
-					f.ClusterID = id
-				}
-			default:
-				clusterIDs = ids
-			}
+			f.ClusterIDs = ids
 		}
-		var keep func(store.Host) bool
-		if clusterIDs != nil || prefix != "" {
-			keep = func(host store.Host) bool {
-				return (clusterIDs == nil || clusterIDs[host.ClusterID]) && strings.HasPrefix(host.Name, prefix)
-			}
-		}
-		hosts, next, err := listHostsWhere(ctx, tx, f, keep)
+		hosts, next, err := tx.ListHosts(ctx, f)
 		if err != nil {
 			return pageErr(err)
 		}
@@ -135,8 +119,8 @@ func labelTerms(raw []string) ([]store.LabelTerm, error) {
 }
 
 // hostClusters returns the IDs of the tenant-owned clusters whose hosts p
-// may read.
-func hostClusters(ctx context.Context, tx store.Tx, p *Principal) (map[string]bool, error) {
+// may read (empty, not nil, when there are none).
+func hostClusters(ctx context.Context, tx store.Tx, p *Principal) ([]string, error) {
 	tenants, _ := p.visibleTenants()
 	f := store.ClusterFilter{Scoped: true, TenantIDs: []string{}, Page: store.Page{Limit: store.MaxPageLimit}}
 	for _, id := range tenants {
@@ -144,7 +128,7 @@ func hostClusters(ctx context.Context, tx store.Tx, p *Principal) (map[string]bo
 			f.TenantIDs = append(f.TenantIDs, id)
 		}
 	}
-	ids := map[string]bool{}
+	ids := []string{}
 	if len(f.TenantIDs) == 0 {
 		return ids, nil
 	}
@@ -155,39 +139,11 @@ func hostClusters(ctx context.Context, tx store.Tx, p *Principal) (map[string]bo
 		}
 		for _, c := range clusters {
 			if c.OwnerTenantID != "" {
-				ids[c.ID] = true
+				ids = append(ids, c.ID)
 			}
 		}
 		if next == "" {
 			return ids, nil
-		}
-		f.Token = next
-	}
-}
-
-// listHostsWhere lists a page of the hosts matching f that keep accepts
-// (all when keep is nil). It reads whole store pages no larger than what is
-// still missing, so the store's next token resumes right after the last
-// host looked at.
-func listHostsWhere(ctx context.Context, tx store.Tx, f store.HostFilter, keep func(store.Host) bool) ([]store.Host, string, error) {
-	if keep == nil {
-		return tx.ListHosts(ctx, f)
-	}
-	limit := f.EffectiveLimit()
-	var out []store.Host
-	for {
-		f.Limit = limit - len(out)
-		hosts, next, err := tx.ListHosts(ctx, f)
-		if err != nil {
-			return nil, "", err
-		}
-		for _, h := range hosts {
-			if keep(h) {
-				out = append(out, h)
-			}
-		}
-		if next == "" || len(out) == limit {
-			return out, next, nil
 		}
 		f.Token = next
 	}

@@ -91,8 +91,12 @@ func (t LabelTerm) String() string {
 // HostFilter selects hosts for [HostTx.ListHosts].
 type HostFilter struct {
 	ClusterID string
-	State     string
-	Labels    []LabelTerm // ANDed
+	// ClusterIDs, when non-nil, keeps hosts of these clusters only; an
+	// empty non-nil slice matches nothing.
+	ClusterIDs []string
+	NamePrefix string
+	State      string
+	Labels     []LabelTerm // ANDed
 	Page
 }
 

@@ -140,6 +140,10 @@ func (t *tx) ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, s
 	if f.ClusterID != "" {
 		c.add("h.cluster_id = ?", f.ClusterID)
 	}
+	if f.ClusterIDs != nil {
+		c.in("h.cluster_id", f.ClusterIDs)
+	}
+	c.prefix("h.name", f.NamePrefix)
 	if f.State != "" {
 		c.add("h.state = ?", f.State)
 	}

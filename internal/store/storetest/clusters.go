@@ -221,4 +221,23 @@ func testHostLabelFilter(t *testing.T, s store.Store) {
 		}
 		return err
 	})
+	for _, tc := range []struct {
+		clusters []string
+		prefix   string
+		want     string
+	}{
+		{[]string{c1.ID, c2.ID}, "", "h-a1 h-a2 h-b1 h-c1 h-nl"},
+		{[]string{c2.ID}, "", "h-c1"},
+		{[]string{}, "", ""},
+		{nil, "h-a", "h-a1 h-a2"},
+		{[]string{c2.ID}, "h-a", ""},
+		{[]string{c1.ID, c2.ID}, "h-", "h-a1 h-a2 h-b1 h-c1 h-nl"},
+	} {
+		read(t, s, func(ctx context.Context, tx store.Tx) error {
+			hosts, _, err := tx.ListHosts(ctx, store.HostFilter{ClusterIDs: tc.clusters, NamePrefix: tc.prefix})
+			equal(t, fmt.Sprintf("hosts of %d clusters with prefix %q", len(tc.clusters), tc.prefix),
+				strings.Join(names(hosts, hostName), " "), tc.want)
+			return err
+		})
+	}
 }
