@@ -35,14 +35,17 @@ func (h handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.Lo
 	now := h.now()
 	c := &change{action: "auth.login", objectType: "user", objectName: in.Username, actorName: in.Username}
 
+	// Count the attempt before checking the password, in one transaction
+	// that orders concurrent attempts: parallel guesses, on any server, get
+	// no more password checks than the throttle allows.
 	var locked time.Time
-	if err := h.store.Read(ctx, func(tx store.Tx) (err error) {
-		locked, err = tx.LoginLockedUntil(ctx, in.Username)
+	if err := h.store.Write(ctx, func(tx store.Tx) (err error) {
+		locked, err = tx.BeginLoginAttempt(ctx, in.Username, now)
 		return err
 	}); err != nil {
 		return nil, err
 	}
-	if now.Before(locked) {
+	if !locked.IsZero() {
 		h.metrics.logins.WithLabelValues("throttled").Inc()
 		e := problem.New(http.StatusTooManyRequests, problem.CodeTooManyRequests,
 			"too many failed logins for %q; try again after %s", in.Username, locked.UTC().Format(time.RFC3339))
@@ -56,19 +59,21 @@ func (h handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.Lo
 		user, err = tx.GetUserByName(ctx, in.Username)
 		return err
 	})
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		auth.DummyVerify(in.Password)
-		return nil, h.loginFailed(ctx, c, in.Username, now)
-	case err != nil:
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	ok, err := auth.VerifyPassword(user.PasswordHash, in.Password)
-	if err != nil && user.PasswordHash != "" {
+	// Unknown users and users without a password cost a full check too, so
+	// that timing tells nothing about which names exist.
+	ok := false
+	if user.PasswordHash == "" {
+		auth.DummyVerify(in.Password)
+	} else if ok, err = auth.VerifyPassword(user.PasswordHash, in.Password); err != nil {
 		h.log.ErrorContext(ctx, "stored password hash unreadable", "user", user.Name, "err", err)
 	}
 	if !ok {
-		return nil, h.loginFailed(ctx, c, in.Username, now)
+		h.metrics.logins.WithLabelValues("failure").Inc()
+		h.auditFailure(ctx, c, errBadLogin)
+		return nil, errBadLogin
 	}
 	if !user.Enabled {
 		h.metrics.logins.WithLabelValues("failure").Inc()
@@ -105,21 +110,6 @@ func (h handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.Lo
 	}
 	h.metrics.logins.WithLabelValues("success").Inc()
 	return api.Login201JSONResponse{Token: plain, ExpiresAt: tok.ExpiresAt, User: userToAPI(user)}, nil
-}
-
-// loginFailed counts a failure and answers with the same error whether the
-// user exists or not.
-func (h handlers) loginFailed(ctx context.Context, c *change, name string, now time.Time) error {
-	h.metrics.logins.WithLabelValues("failure").Inc()
-	err := h.store.Write(ctx, func(tx store.Tx) error {
-		_, err := tx.RecordLoginFailure(ctx, name, now)
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	h.auditFailure(ctx, c, errBadLogin)
-	return errBadLogin
 }
 
 // Logout revokes the calling session token.

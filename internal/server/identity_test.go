@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/api"
@@ -85,6 +86,37 @@ func TestLoginThrottle(t *testing.T) {
 	if len(audit.JSON200.Items) != 6 {
 		t.Fatalf("failed logins audited: %d, want 6", len(audit.JSON200.Items))
 	}
+}
+
+// TestLoginThrottleParallel sends guesses at once: no more passwords are
+// checked than the throttle allows, the rest are refused with 429.
+func TestLoginThrottleParallel(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		call(e.admin.API.CreateUserWithResponse(ctx, api.UserCreate{Name: "dave", Password: ptr(userPassword)})).ok(t)
+		anon := e.anon()
+		codes := make(chan int, 30)
+		var wg sync.WaitGroup
+		for range 30 {
+			wg.Go(func() {
+				res, err := anon.API.LoginWithResponse(ctx, api.LoginRequest{Username: "dave", Password: "wrong-password"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				codes <- res.StatusCode()
+			})
+		}
+		wg.Wait()
+		close(codes)
+		counts := map[int]int{}
+		for c := range codes {
+			counts[c]++
+		}
+		if counts[http.StatusUnauthorized] != 5 || counts[http.StatusTooManyRequests] != 25 {
+			t.Fatalf("answers %v: want 5 checked (401) and 25 refused (429)", counts)
+		}
+	})
 }
 
 func TestSessionsAndLogout(t *testing.T) {

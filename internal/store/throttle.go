@@ -26,6 +26,13 @@ type LoginThrottle struct {
 
 // ThrottleTx records failed logins.
 type ThrottleTx interface {
+	// BeginLoginAttempt admits one password check for the name at now. It
+	// returns the end of the name's lock when the name is locked, and
+	// checks nothing else. Otherwise it counts the attempt as a failure in
+	// advance (a successful login clears it), so that concurrent attempts,
+	// on any server, never check more passwords than the limit allows; it
+	// returns the zero time.
+	BeginLoginAttempt(ctx context.Context, username string, now time.Time) (lockedUntil time.Time, err error)
 	// RecordLoginFailure counts a failed login at now and returns the time
 	// the name is locked until (zero when not locked), atomically across servers.
 	RecordLoginFailure(ctx context.Context, username string, now time.Time) (lockedUntil time.Time, err error)

@@ -82,3 +82,23 @@ func (t *tx) ClearLoginFailures(ctx context.Context, username string) error {
 	_, err := t.exec(ctx, "DELETE FROM login_failures WHERE username = ?", username)
 	return wrap(err, "clear login failures")
 }
+
+func (t *tx) BeginLoginAttempt(ctx context.Context, username string, now time.Time) (time.Time, error) {
+	// Make sure the row exists, then hold it until the transaction ends:
+	// on PostgreSQL the row lock orders concurrent attempts; SQLite's writer
+	// does so already.
+	if _, err := t.exec(ctx, `INSERT INTO login_failures (username, failures, window_start, locked_until, locks)
+		VALUES (?, 0, ?, 0, 0) ON CONFLICT (username) DO NOTHING`, username, now.UnixMicro()); err != nil {
+		return time.Time{}, wrap(err, "begin login attempt")
+	}
+	var until int64
+	if err := t.queryRow(ctx, "SELECT locked_until FROM login_failures lf WHERE username = ?"+t.lockRow("lf"), username).
+		Scan(&until); err != nil {
+		return time.Time{}, wrap(err, "begin login attempt")
+	}
+	if until > now.UnixMicro() {
+		return fromMicros(until), nil
+	}
+	_, err := t.RecordLoginFailure(ctx, username, now)
+	return time.Time{}, err
+}

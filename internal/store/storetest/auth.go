@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -206,6 +208,42 @@ func testLoginThrottle(t *testing.T, s store.Store) {
 		_, err := tx.GetLoginThrottle(ctx, "jo")
 		wantIs(t, err, store.ErrNotFound)
 		return nil
+	})
+}
+
+// testLoginAttemptsConcurrent races many attempts on one name: no more
+// than the failure limit may be admitted for checking, on either engine.
+func testLoginAttemptsConcurrent(t *testing.T, s store.Store) {
+	now := time.Now()
+	var admitted, refused atomic.Int64
+	var wg sync.WaitGroup
+	for range 24 {
+		wg.Go(func() {
+			var until time.Time
+			err := tryWrite(t, s, func(ctx context.Context, tx store.Tx) (err error) {
+				until, err = tx.BeginLoginAttempt(ctx, "racer", now)
+				return err
+			})
+			switch {
+			case err != nil:
+				t.Errorf("begin login attempt: %v", err)
+			case until.IsZero():
+				admitted.Add(1)
+			default:
+				refused.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if admitted.Load() != store.LoginFailureLimit || refused.Load() != 24-store.LoginFailureLimit {
+		t.Fatalf("admitted %d, refused %d: want %d admitted", admitted.Load(), refused.Load(), store.LoginFailureLimit)
+	}
+	// A success clears the count: the next attempt is admitted.
+	write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.ClearLoginFailures(ctx, "racer") })
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		until, err := tx.BeginLoginAttempt(ctx, "racer", now)
+		equal(t, "locked until after clearing", until, time.Time{})
+		return err
 	})
 }
 

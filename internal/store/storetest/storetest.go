@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Tokens", testTokens},
 		{"APIKeys", testAPIKeys},
 		{"LoginThrottle", testLoginThrottle},
+		{"LoginAttemptsConcurrent", testLoginAttemptsConcurrent},
 		{"Clusters", testClusters},
 		{"Hosts", testHosts},
 		{"HostLabelFilter", testHostLabelFilter},
