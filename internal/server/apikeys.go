@@ -98,9 +98,13 @@ func (h handlers) CreateAPIKey(ctx context.Context, req api.CreateAPIKeyRequestO
 		c.tenantID, c.tenantName, tenant = t.ID, t.Name, t.Name
 		grantable := p.grantablePerms(t.ID)
 		for i, perm := range perms {
-			if !slices.Contains(grantable, perm) {
-				return problem.Invalid(validate.Index("permissions", i), "your role in tenant %q does not include %s; a key cannot do more than its creator", t.Name, perm)
+			if slices.Contains(grantable, perm) {
+				continue
 			}
+			if p.AppKey != "" {
+				return problem.Invalid(validate.Index("permissions", i), "the API key you call with does not hold %s; a key cannot mint a key that does more", perm)
+			}
+			return problem.Invalid(validate.Index("permissions", i), "your role in tenant %q does not include %s; a key cannot do more than its creator", t.Name, perm)
 		}
 		k.TenantID = t.ID
 		return tx.CreateAPIKey(ctx, &k)
@@ -150,6 +154,9 @@ func (h handlers) RevokeAPIKey(ctx context.Context, req api.RevokeAPIKeyRequestO
 		k, t, err := apiKeyFor(ctx, tx, req.Name, req.AppKey)
 		if err != nil {
 			return err
+		}
+		if !principalFrom(ctx).can(t.ID, PermAPIKeyWrite) {
+			return problem.Forbidden("revoking API keys needs %s in tenant %q", PermAPIKeyWrite, t.Name)
 		}
 		c.tenantID, c.tenantName = t.ID, t.Name
 		return tx.RevokeAPIKey(ctx, k.AppKey, h.now())

@@ -165,9 +165,16 @@ func (h handlers) WhoAmI(ctx context.Context, _ api.WhoAmIRequestObject) (api.Wh
 	return api.WhoAmI200JSONResponse(out), nil
 }
 
+// errKeySessions refuses API keys on the sessions of their user: a key acts
+// in one tenant, sessions belong to the person.
+var errKeySessions = problem.Forbidden("an API key cannot see or end its user's sessions; log in as the user")
+
 // ListSessions lists the caller's live session tokens.
 func (h handlers) ListSessions(ctx context.Context, _ api.ListSessionsRequestObject) (api.ListSessionsResponseObject, error) {
 	p := principalFrom(ctx)
+	if p.AppKey != "" {
+		return nil, errKeySessions
+	}
 	var toks []store.Token
 	err := h.store.Read(ctx, func(tx store.Tx) (err error) {
 		toks, err = tx.ListTokens(ctx, p.UserID, h.now())
@@ -188,6 +195,9 @@ func (h handlers) ListSessions(ctx context.Context, _ api.ListSessionsRequestObj
 // answers 404.
 func (h handlers) RevokeSession(ctx context.Context, req api.RevokeSessionRequestObject) (api.RevokeSessionResponseObject, error) {
 	p := principalFrom(ctx)
+	if p.AppKey != "" {
+		return nil, errKeySessions
+	}
 	err := h.mutate(ctx, &change{action: "auth.session.revoke", objectType: "session", objectName: req.ID}, func(tx store.Tx) error {
 		t, err := tx.GetToken(ctx, req.ID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != p.UserID) {

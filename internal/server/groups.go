@@ -18,6 +18,10 @@ func (h handlers) ListGroups(ctx context.Context, req api.ListGroupsRequestObjec
 		f.MemberUserID = p.UserID
 	}
 	var out api.GroupList
+	if p.AppKey != "" {
+		// Groups are platform objects; a key acts in one tenant only.
+		return api.ListGroups200JSONResponse(api.GroupList{Items: []api.Group{}}), nil
+	}
 	err := h.store.Read(ctx, func(tx store.Tx) error {
 		groups, next, err := tx.ListGroups(ctx, f)
 		out.Items = make([]api.Group, len(groups))

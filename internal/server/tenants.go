@@ -195,8 +195,11 @@ func (h handlers) setRole(ctx context.Context, tenant string, role api.Role, fin
 			return err
 		}
 		c.objectName = t.Name + "/" + s.kind + "/" + s.name
-		if err := h.guardOwner(t, s, string(role)); err != nil {
-			return err
+		if t.Kind == store.TenantPersonal {
+			return problem.Conflict("name", "%q is a personal tenant: its owner is its only member; share work through a group tenant", t.Name)
+		}
+		if s.kind == store.SubjectGroup && !principalFrom(ctx).isPlatformAdmin() {
+			return problem.Forbidden("only a platform admin may give a group a role: a group's members span tenants")
 		}
 		out = api.Member{Kind: api.MemberKind(s.kind), Name: s.name, Role: role}
 		return tx.SetRole(ctx, store.RoleAssignment{TenantID: t.ID, SubjectKind: s.kind, SubjectID: s.id, Role: string(role), CreatedAt: h.now()})
@@ -218,7 +221,7 @@ func (h handlers) removeRole(ctx context.Context, tenant string, find func(tx st
 			return err
 		}
 		c.objectName = t.Name + "/" + s.kind + "/" + s.name
-		if err := h.guardOwner(t, s, ""); err != nil {
+		if err := h.guardOwner(t, s); err != nil {
 			return err
 		}
 		err = tx.RemoveRole(ctx, t.ID, s.kind, s.id)
@@ -230,9 +233,9 @@ func (h handlers) removeRole(ctx context.Context, tenant string, find func(tx st
 }
 
 // guardOwner keeps the owner of a personal tenant its admin.
-func (h handlers) guardOwner(t store.Tenant, s subject, role string) error {
-	if t.Kind == store.TenantPersonal && s.kind == store.SubjectUser && s.id == t.OwnerUserID && role != store.RoleAdmin {
-		return problem.Conflict("role", "user %q owns personal tenant %q and stays its admin", s.name, t.Name)
+func (h handlers) guardOwner(t store.Tenant, s subject) error {
+	if t.Kind == store.TenantPersonal && s.kind == store.SubjectUser && s.id == t.OwnerUserID {
+		return problem.Conflict("name", "user %q owns personal tenant %q and stays its admin", s.name, t.Name)
 	}
 	return nil
 }
