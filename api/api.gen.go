@@ -362,16 +362,16 @@ type AuditResult string
 
 // Capacity An amount of each host resource.
 type Capacity struct {
-	// CPU CPU cores.
+	// CPU CPU cores (at most 100000).
 	CPU float64 `json:"cpu"`
 
-	// DiskMib Disk in MiB.
+	// DiskMib Disk in MiB (at most 2^40, one EiB).
 	DiskMib int64 `json:"disk_mib"`
 
-	// MemoryMib Memory in MiB.
+	// MemoryMib Memory in MiB (at most 2^40, one EiB).
 	MemoryMib int64 `json:"memory_mib"`
 
-	// NetworkMbps Network bandwidth in Mbit/s.
+	// NetworkMbps Network bandwidth in Mbit/s (at most 10^7).
 	NetworkMbps int64 `json:"network_mbps"`
 }
 
