@@ -28,7 +28,7 @@ func (s *Server) toProblem(ctx context.Context, err error) *problem.Error {
 	case errors.As(err, &fe):
 		return problem.Invalid(fe.Field, "%s", fe.Message)
 	case errors.As(err, &batch):
-		e := problem.Conflict("", "%d of the names are taken: %v; choose another prefix or range", len(batch.Names), batch.Names)
+		e := problem.Conflict("prefix", "%d of the names are taken: %v; choose another prefix or range", len(batch.Names), batch.Names)
 		e.Conflicts = batch.Names
 		return e
 	case errors.As(err, &conflict):

@@ -375,7 +375,7 @@ func TestQuotaAPI(t *testing.T) {
 			{name: "zero cpu", method: "PUT", path: "/tenants/Ops/quotas/default", body: `{"tiers":[{"cpu":0}]}`, status: 400, field: "tiers[0].cpu"},
 			{name: "no tenant", method: "PUT", path: "/tenants/Nope/quotas/default", body: `{"tiers":[{}]}`, status: 404},
 			{name: "no cluster", method: "PUT", path: "/tenants/Ops/quotas/nope", body: `{"tiers":[{}]}`, status: 404},
-			{name: "another tenant's cluster", method: "PUT", path: "/tenants/Ops/quotas/dev-c", body: `{"tiers":[{}]}`, status: 409},
+			{name: "another tenant's cluster", method: "PUT", path: "/tenants/Ops/quotas/dev-c", body: `{"tiers":[{}]}`, status: 409, field: "cluster"},
 			{name: "owner's cluster", method: "PUT", path: "/tenants/Dev/quotas/dev-c", body: `{"tiers":[{}]}`, status: 201},
 			{name: "tenant admin puts", caller: in.olga, method: "PUT", path: "/tenants/Ops/quotas/default", body: `{"tiers":[{}]}`, status: 403},
 			{name: "tenant admin deletes", caller: in.olga, method: "DELETE", path: "/tenants/Ops/quotas/default", status: 403},
@@ -425,8 +425,8 @@ func TestQuotaAPI(t *testing.T) {
 			t.Fatal(err)
 		}
 		in.runAll(t, []apiCall{
-			{name: "drop used tier", method: "PUT", path: "/tenants/Dev/quotas/dev-c", body: `{"tiers":[{"priority":1}]}`, status: 409},
-			{name: "below usage", method: "PUT", path: "/tenants/Dev/quotas/dev-c", body: `{"tiers":[{"cpu":1}]}`, status: 409},
+			{name: "drop used tier", method: "PUT", path: "/tenants/Dev/quotas/dev-c", body: `{"tiers":[{"priority":1}]}`, status: 409, field: "tiers"},
+			{name: "below usage", method: "PUT", path: "/tenants/Dev/quotas/dev-c", body: `{"tiers":[{"cpu":1}]}`, status: 409, field: "tiers[0].cpu"},
 			{name: "delete used quota", method: "DELETE", path: "/tenants/Dev/quotas/dev-c", status: 409},
 		})
 		in.get(t, in.dana, "/tenants/Dev/quotas/dev-c", &q)

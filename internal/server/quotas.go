@@ -100,6 +100,7 @@ func (h handlers) PutQuota(ctx context.Context, req api.PutQuotaRequestObject) (
 		created bool
 	)
 	err = h.mutate(ctx, ch, func(tx store.Tx) error {
+		ch.action = "quota.update" // the store may retry fn after a first attempt created the quota
 		t, err := tenantFor(ctx, tx, req.Name, PermQuotaRead)
 		if err != nil {
 			return err
@@ -113,14 +114,14 @@ func (h handlers) PutQuota(ctx context.Context, req api.PutQuotaRequestObject) (
 			return err
 		}
 		if c.OwnerTenantID != "" && c.OwnerTenantID != t.ID {
-			return problem.Conflict("", "cluster %q belongs to another tenant; only its owner may hold a quota there", c.Name)
+			return problem.Conflict("cluster", "cluster %q belongs to another tenant; only its owner may hold a quota there", c.Name)
 		}
 		q = store.Quota{TenantID: t.ID, ClusterID: c.ID, Tiers: tiers}
 		created, err = tx.PutQuota(ctx, &q, h.now())
 		if created {
 			ch.action = "quota.create"
 		}
-		return err
+		return tierFault(err, req.Body.Tiers)
 	})
 	if err != nil {
 		return nil, err
@@ -129,6 +130,25 @@ func (h handlers) PutQuota(ctx context.Context, req api.PutQuotaRequestObject) (
 		return api.PutQuota201JSONResponse(quotaToAPI(q)), nil
 	}
 	return api.PutQuota200JSONResponse(quotaToAPI(q)), nil
+}
+
+// tierFault names the tier and limit of a refused quota change by its
+// place in the request, e.g. tiers[1].memory_mib.
+func tierFault(err error, specs []api.QuotaTierSpec) error {
+	var inUse *store.InUseError
+	if !errors.As(err, &inUse) || inUse.Tier == nil {
+		return err
+	}
+	field := "tiers"
+	for i, spec := range specs {
+		if deref(spec.Priority) == *inUse.Tier {
+			field = validate.Index("tiers", i)
+			if inUse.Resource != "" {
+				field += "." + inUse.Resource
+			}
+		}
+	}
+	return problem.Conflict(field, "%s; free the usage first", inUse.Error())
 }
 
 // quotaTiers checks a tier set and fills in the reference defaults of the

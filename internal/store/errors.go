@@ -63,6 +63,11 @@ func (e *BatchConflictError) Is(target error) bool { return target == ErrConflic
 type InUseError struct {
 	Object string // e.g. `tenant "RD_Dept"`
 	Reason string // e.g. `quota tier 0 on cluster "default" uses cpu 2`
+	// Tier, for a refused quota change, is the priority of the tier at
+	// fault, and Resource the limit refused ("cpu", "memory_mib", ...) when
+	// one is.
+	Tier     *int
+	Resource string
 }
 
 func (e *InUseError) Error() string { return fmt.Sprintf("%s is in use: %s", e.Object, e.Reason) }

@@ -54,12 +54,20 @@ func isForeignKey(err error) bool {
 
 // retryable reports an error after which the whole transaction may be retried.
 func retryable(err error) bool {
+	if errors.Is(err, errRaced) {
+		return true
+	}
 	if c, ok := sqliteCode(err); ok {
 		return c&0xff == sqlite3.SQLITE_BUSY
 	}
 	c, ok := pgCode(err)
 	return ok && (c == pgSerializationFailure || c == pgDeadlockDetected)
 }
+
+// errRaced reports that a concurrent transaction took a name this one had
+// checked as free. Write runs the transaction again, which then names the
+// conflict properly.
+var errRaced = errors.New("name taken by a concurrent transaction")
 
 // conflictOr maps a unique violation to a *store.ConflictError on
 // object.field = value, and wraps any other error with context.

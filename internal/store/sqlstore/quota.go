@@ -240,7 +240,8 @@ func (t *tx) replaceTiers(ctx context.Context, old store.Quota, tiers []store.Qu
 			return wrap(err, "delete quota tier")
 		}
 		if err != nil || n == 0 {
-			return &store.InUseError{Object: fmt.Sprintf(object, qt.Priority), Reason: "it has usage and cannot be removed"}
+			return &store.InUseError{Object: fmt.Sprintf(object, qt.Priority), Reason: "it has usage and cannot be removed",
+				Tier: &qt.Priority}
 		}
 	}
 	existing := map[int]bool{}
@@ -282,8 +283,9 @@ func (t *tx) belowUsage(ctx context.Context, quotaID string, want store.QuotaTie
 	for i, lim := range resourceFields(want.Limits) {
 		if used[i].v > lim.v+cpuEpsilon {
 			return &store.InUseError{Object: object,
-				Reason: fmt.Sprintf("%s limit %g is below usage %g", lim.name, lim.v, used[i].v)}
+				Reason: fmt.Sprintf("%s limit %g is below usage %g", lim.name, lim.v, used[i].v),
+				Tier:   &want.Priority, Resource: lim.name}
 		}
 	}
-	return &store.InUseError{Object: object, Reason: "limits are below usage"}
+	return &store.InUseError{Object: object, Reason: "limits are below usage", Tier: &want.Priority}
 }

@@ -66,7 +66,13 @@ func (t *tx) CreateUser(ctx context.Context, u *store.User) error {
 		return err
 	}
 	if len(taken) > 0 {
-		return &store.ConflictError{Object: "user", Field: "name", Value: u.Name}
+		object := "tenant"
+		if isUser, err := t.exists(ctx, "SELECT 1 FROM users WHERE name = ?", u.Name); err != nil {
+			return err
+		} else if isUser {
+			object = "user"
+		}
+		return &store.ConflictError{Object: object, Field: "name", Value: u.Name}
 	}
 	prepareUser(u)
 	user, tenant, role := personalRows(u)
@@ -109,15 +115,24 @@ func (t *tx) CreateUsers(ctx context.Context, users []store.User) error {
 		userRows[i], tenantRows[i], roleRows[i] = personalRows(&users[i])
 	}
 	if err := t.insertRows(ctx, "users", insertUserCols, userRows, ""); err != nil {
-		return wrap(err, "insert users")
+		return raced(err, "insert users")
 	}
 	if err := t.insertRows(ctx, "tenants", insertTenantCols, tenantRows, ""); err != nil {
-		return wrap(err, "insert personal tenants")
+		return raced(err, "insert personal tenants")
 	}
 	if err := t.insertRows(ctx, "user_roles", insertRoleCols, roleRows, ""); err != nil {
 		return wrap(err, "insert personal roles")
 	}
 	return nil
+}
+
+// raced turns a unique violation after the names were checked into
+// errRaced, so that Write runs the batch again and reports the conflict.
+func raced(err error, what string) error {
+	if isUnique(err) {
+		return fmt.Errorf("%s: %w", what, errRaced)
+	}
+	return wrap(err, what)
 }
 
 // nameChunk bounds the names looked up in one query.

@@ -23,6 +23,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Users", testUsers},
 		{"DeleteUser", testDeleteUser},
 		{"BatchUsers", testBatchUsers},
+		{"BatchUsersRace", testBatchUsersRace},
 		{"Tenants", testTenants},
 		{"DeleteTenant", testDeleteTenant},
 		{"GroupsAndRoles", testGroupsAndRoles},

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/nimbus-cloud/nimbus/internal/store"
@@ -171,6 +172,37 @@ func testDeleteUser(t *testing.T, s store.Store) {
 	})
 	err = tryWrite(t, s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteUser(ctx, u.ID) })
 	wantIs(t, err, store.ErrNotFound)
+}
+
+// testBatchUsersRace runs overlapping batches at once: each one is created
+// whole or refused with the names it clashes on, never failed otherwise.
+func testBatchUsersRace(t *testing.T, s store.Store) {
+	var wg sync.WaitGroup
+	results := make([]error, 4)
+	for b := range results {
+		wg.Go(func() {
+			batch := make([]store.User, 40)
+			for i := range batch {
+				batch[i] = store.User{Name: fmt.Sprintf("race%03d", b*30+i), Enabled: true, PasswordHash: "h"}
+			}
+			results[b] = tryWrite(t, s, func(ctx context.Context, tx store.Tx) error { return tx.CreateUsers(ctx, batch) })
+		})
+	}
+	wg.Wait()
+	created := 0
+	for _, err := range results {
+		if err == nil {
+			created++
+			continue
+		}
+		conflict := wantAs[*store.BatchConflictError](t, err)
+		if len(conflict.Names) == 0 {
+			t.Errorf("a refused batch names no conflict")
+		}
+	}
+	if created == 0 {
+		t.Fatal("no batch was created")
+	}
 }
 
 func testBatchUsers(t *testing.T, s store.Store) {
