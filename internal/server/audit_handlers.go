@@ -37,7 +37,7 @@ func (h handlers) ListAudit(ctx context.Context, req api.ListAuditRequestObject)
 				return wrapNotFound(err, "tenant", *params.Tenant)
 			}
 			if !p.canRead(t.ID) {
-				return notFound("tenant", *params.Tenant)
+				return problem.NotFound("tenant", *params.Tenant)
 			}
 			f.TenantIDs = []string{t.ID}
 		}

@@ -201,7 +201,7 @@ func (h handlers) RevokeSession(ctx context.Context, req api.RevokeSessionReques
 	err := h.mutate(ctx, &change{action: "auth.session.revoke", objectType: "session", objectName: req.ID}, func(tx store.Tx) error {
 		t, err := tx.GetToken(ctx, req.ID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && t.UserID != p.UserID) {
-			return notFound("session", req.ID)
+			return problem.NotFound("session", req.ID)
 		}
 		if err != nil {
 			return err

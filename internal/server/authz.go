@@ -3,13 +3,8 @@ package server
 import (
 	"context"
 	"slices"
-)
 
-// Tenant roles, lowest first.
-const (
-	RoleViewer = "viewer"
-	RoleMember = "member"
-	RoleAdmin  = "admin"
+	"github.com/nimbus-cloud/nimbus/internal/store"
 )
 
 // Permissions are `resource:verb` strings. API keys carry a subset of them.
@@ -31,30 +26,17 @@ var viewerPerms = []string{PermTenantRead, PermMembersRead, PermQuotaRead, PermC
 
 // rolePerms lists what each tenant role may do in its tenant.
 var rolePerms = map[string][]string{
-	RoleViewer: viewerPerms,
-	RoleMember: append(slices.Clone(viewerPerms), PermAPIKeyWrite),
-	RoleAdmin: append(slices.Clone(viewerPerms), PermAPIKeyWrite, PermTenantWrite, PermMembersWrite,
+	store.RoleViewer: viewerPerms,
+	store.RoleMember: append(slices.Clone(viewerPerms), PermAPIKeyWrite),
+	store.RoleAdmin: append(slices.Clone(viewerPerms), PermAPIKeyWrite, PermTenantWrite, PermMembersWrite,
 		PermAuditRead, PermClusterWrite, PermHostWrite),
 }
 
 // AllPermissions is every permission a role can grant, sorted.
 func AllPermissions() []string {
-	perms := slices.Clone(rolePerms[RoleAdmin])
+	perms := slices.Clone(rolePerms[store.RoleAdmin])
 	slices.Sort(perms)
 	return perms
-}
-
-// roleRank orders roles so the highest of several wins.
-func roleRank(role string) int {
-	switch role {
-	case RoleAdmin:
-		return 3
-	case RoleMember:
-		return 2
-	case RoleViewer:
-		return 1
-	}
-	return 0
 }
 
 // Principal is the authenticated caller of a request.

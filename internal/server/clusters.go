@@ -37,7 +37,7 @@ func checkCluster(p *Principal, c store.Cluster, perm string) error {
 		return problem.Forbidden("only a platform admin may do this on platform cluster %q", c.Name)
 	}
 	if !p.canRead(c.OwnerTenantID) {
-		return notFound("cluster", c.Name)
+		return problem.NotFound("cluster", c.Name)
 	}
 	if !p.can(c.OwnerTenantID, perm) {
 		return problem.Forbidden("your role in the tenant owning cluster %q does not allow %s", c.Name, perm)

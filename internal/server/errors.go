@@ -47,9 +47,6 @@ func (s *Server) toProblem(ctx context.Context, err error) *problem.Error {
 	return problem.Internal()
 }
 
-// notFound is the answer for objects that are absent or invisible.
-func notFound(kind, name string) error { return problem.NotFound(kind, name) }
-
 // wrapNotFound turns the store's ErrNotFound into a 404 naming the object.
 func wrapNotFound(err error, kind, name string) error {
 	if errors.Is(err, store.ErrNotFound) {

@@ -35,10 +35,10 @@ func checkHost(p *Principal, h store.Host, c store.Cluster, perm string) error {
 		if p.isPlatformAdmin() {
 			return nil
 		}
-		return notFound("host", h.Name)
+		return problem.NotFound("host", h.Name)
 	}
 	if !p.canRead(c.OwnerTenantID) {
-		return notFound("host", h.Name)
+		return problem.NotFound("host", h.Name)
 	}
 	if !p.can(c.OwnerTenantID, perm) {
 		return problem.Forbidden("your role in the tenant owning cluster %q does not allow %s", c.Name, perm)

@@ -27,7 +27,7 @@ func quotaCluster(ctx context.Context, tx store.Tx, name string) (store.Cluster,
 		return c, wrapNotFound(err, "cluster", name)
 	}
 	if c.OwnerTenantID != "" && !principalFrom(ctx).canRead(c.OwnerTenantID) {
-		return c, notFound("cluster", name)
+		return c, problem.NotFound("cluster", name)
 	}
 	return c, nil
 }

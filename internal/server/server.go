@@ -36,8 +36,9 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Server serves the Nimbus REST API. It keeps no state of its own beyond
-// metrics: several servers may share one database.
+// Server serves the Nimbus REST API. Beyond metrics it keeps only a cache of
+// resolved credentials, checked against the store on every request, so
+// several servers may share one database.
 type Server struct {
 	store    store.Store
 	log      *slog.Logger

@@ -75,9 +75,6 @@ func (v *Validator) Description(field, s string) { v.Add(Description(field, s)) 
 // LabelKey records the result of the package function LabelKey.
 func (v *Validator) LabelKey(field, s string) { v.Add(LabelKey(field, s)) }
 
-// LabelValue records the result of the package function LabelValue.
-func (v *Validator) LabelValue(field, s string) { v.Add(LabelValue(field, s)) }
-
 // Labels records the result of the package function Labels.
 func (v *Validator) Labels(field string, m map[string]string) { v.Add(Labels(field, m)) }
 
@@ -86,9 +83,6 @@ func (v *Validator) Address(field, s string) { v.Add(Address(field, s)) }
 
 // RegistryAddress records the result of the package function RegistryAddress.
 func (v *Validator) RegistryAddress(field, s string) { v.Add(RegistryAddress(field, s)) }
-
-// Permission records the result of the package function Permission.
-func (v *Validator) Permission(field, p string, known []string) { v.Add(Permission(field, p, known)) }
 
 // Permissions records the result of the package function Permissions.
 func (v *Validator) Permissions(field string, ps, known []string) {
