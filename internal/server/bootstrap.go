@@ -128,9 +128,13 @@ func createAdmin(ctx context.Context, st store.Store, password string, res *Boot
 }
 
 // registerLocalHost adds this machine to the cluster, or refreshes what it
-// reports about itself when it is already there.
+// reports about itself when that changed since the last start.
 func registerLocalHost(ctx context.Context, tx store.Tx, cluster store.Cluster, name string, info hostinfo.Info) error {
 	capacity := store.HostResources{CPU: float64(info.CPUCores), MemoryMiB: info.MemoryMiB, DiskMiB: info.DiskMiB, NetworkMbps: info.NetworkMbps}
+	audit := func(action string) error {
+		return tx.InsertAudit(ctx, &store.AuditRecord{ActorName: "system", Action: action, ObjectType: "host",
+			ObjectName: name, Result: store.AuditSuccess})
+	}
 	h, err := tx.GetHostByName(ctx, name)
 	if errors.Is(err, store.ErrNotFound) {
 		h = store.Host{Name: name, ClusterID: cluster.ID, Address: info.Address, Capacity: capacity,
@@ -138,12 +142,20 @@ func registerLocalHost(ctx context.Context, tx store.Tx, cluster store.Cluster, 
 		if err := tx.CreateHost(ctx, &h); err != nil {
 			return err
 		}
-		return tx.InsertAudit(ctx, &store.AuditRecord{ActorName: "system", Action: "host.create", ObjectType: "host",
-			ObjectName: name, Result: store.AuditSuccess})
+		return audit("host.create")
 	}
 	if err != nil {
 		return err
 	}
+	if h.ClusterID != cluster.ID {
+		return fmt.Errorf("a host named %q already belongs to another cluster; remove it or rename this machine", name)
+	}
+	if h.Address == info.Address && h.Capacity == capacity && h.OS == info.OS && h.Arch == info.Arch {
+		return nil
+	}
 	h.Address, h.Capacity, h.OS, h.Arch = info.Address, capacity, info.OS, info.Arch
-	return tx.UpdateHost(ctx, &h)
+	if err := tx.UpdateHost(ctx, &h); err != nil {
+		return err
+	}
+	return audit("host.update")
 }
