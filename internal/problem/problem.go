@@ -13,18 +13,19 @@ import (
 
 // Stable machine codes. Clients match on these, never on messages.
 const (
-	CodeInvalidJSON      = "invalid_json"
-	CodeInvalidField     = "invalid_field"
-	CodeUnknownField     = "unknown_field"
-	CodeBodyTooLarge     = "body_too_large"
-	CodeUnauthenticated  = "unauthenticated"
-	CodeForbidden        = "forbidden"
-	CodeNotFound         = "not_found"
-	CodeConflict         = "conflict"
-	CodeQuotaExceeded    = "quota_exceeded"
-	CodeTooManyRequests  = "too_many_requests"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeInternal         = "internal"
+	CodeInvalidJSON          = "invalid_json"
+	CodeInvalidField         = "invalid_field"
+	CodeUnknownField         = "unknown_field"
+	CodeBodyTooLarge         = "body_too_large"
+	CodeUnsupportedMediaType = "unsupported_media_type"
+	CodeUnauthenticated      = "unauthenticated"
+	CodeForbidden            = "forbidden"
+	CodeNotFound             = "not_found"
+	CodeConflict             = "conflict"
+	CodeQuotaExceeded        = "quota_exceeded"
+	CodeTooManyRequests      = "too_many_requests"
+	CodeMethodNotAllowed     = "method_not_allowed"
+	CodeInternal             = "internal"
 )
 
 // TypeBase prefixes a code to form the problem's type URI.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,7 +23,7 @@ const maxBodyBytes = 1 << 20
 // any handler runs, and turns what it finds into problem details that name
 // the offending field.
 func requestValidator(spec *openapi3.T) func(http.Handler) http.Handler {
-	return nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
+	validate := nethttpmiddleware.OapiRequestValidatorWithOptions(spec, &nethttpmiddleware.Options{
 		Options: openapi3filter.Options{
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 			MultiError:         false,
@@ -32,6 +33,19 @@ func requestValidator(spec *openapi3.T) func(http.Handler) http.Handler {
 			problem.Write(w, r, validationProblem(err, opts.StatusCode))
 		},
 	})
+	return func(next http.Handler) http.Handler {
+		checked := validate(next)
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.ContentLength != 0 && (r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodPatch) {
+				if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+					problem.Write(w, r, &problem.Error{Status: http.StatusUnsupportedMediaType, Code: problem.CodeUnsupportedMediaType,
+						Field: "Content-Type", Detail: "send the body as JSON with Content-Type: application/json"})
+					return
+				}
+			}
+			checked.ServeHTTP(w, r)
+		})
+	}
 }
 
 // validationProblem maps a kin-openapi validation error to a problem.

@@ -93,6 +93,7 @@ func TestBadInput(t *testing.T) {
 		{"overcommit too high", "POST", "/api/v1/clusters", `{"name":"c2","cpu_overcommit":100}`, 400, "invalid_field", "cpu_overcommit"},
 		{"duplicate tier", "PUT", "/api/v1/tenants/admin/quotas/default", `{"tiers":[{"priority":1},{"priority":1}]}`, 0, "", ""},
 		{"empty body", "POST", "/api/v1/tenants", ``, 400, "invalid_json", ""},
+		{"not json", "POST", "/api/v1/tenants", `name=Abc`, 415, "unsupported_media_type", "Content-Type"},
 		{"huge body", "POST", "/api/v1/tenants", `{"name":"Huge","description":"` + strings.Repeat("x", 2<<20) + `"}`, 413, "body_too_large", ""},
 		{"unknown endpoint", "GET", "/api/v1/nothing", "", 404, "not_found", ""},
 		{"no credentials", "GET", "/api/v1/tenants", "", 401, "unauthenticated", ""},
@@ -104,7 +105,11 @@ func TestBadInput(t *testing.T) {
 			if c.code == "unauthenticated" {
 				caller = nil
 			}
-			res := e.do(t, caller, c.method, c.path, "application/json", strings.NewReader(c.body))
+			contentType := "application/json"
+			if c.code == "unsupported_media_type" {
+				contentType = "text/plain"
+			}
+			res := e.do(t, caller, c.method, c.path, contentType, strings.NewReader(c.body))
 			if c.status == 0 {
 				if res.StatusCode < 400 || res.StatusCode >= 500 {
 					t.Fatalf("status %d, want 4xx", res.StatusCode)
