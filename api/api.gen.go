@@ -404,7 +404,7 @@ type Cluster struct {
 	// MemoryOvercommit A multiplier of physical capacity (1 to 10).
 	MemoryOvercommit Overcommit `json:"memory_overcommit"`
 
-	// Name A cluster name (the tenant name rule).
+	// Name A cluster name (the tenant name rule). Cluster names are unique across the platform, like DNS names: creating one that is taken answers 409 whoever holds it.
 	Name ClusterName `json:"name"`
 
 	// OwnerTenant Name of the owning tenant; absent for a platform cluster.
@@ -434,7 +434,7 @@ type ClusterCreate struct {
 	// MemoryOvercommit Memory overcommit multiplier (1 to 10).
 	MemoryOvercommit *float64 `json:"memory_overcommit,omitempty"`
 
-	// Name A cluster name (the tenant name rule).
+	// Name A cluster name (the tenant name rule). Cluster names are unique across the platform, like DNS names: creating one that is taken answers 409 whoever holds it.
 	Name ClusterName `json:"name"`
 
 	// OwnerTenant Owning tenant (absent for a platform cluster).
@@ -455,7 +455,7 @@ type ClusterList struct {
 	NextPageToken string `json:"next_page_token"`
 }
 
-// ClusterName A cluster name (the tenant name rule).
+// ClusterName A cluster name (the tenant name rule). Cluster names are unique across the platform, like DNS names: creating one that is taken answers 409 whoever holds it.
 type ClusterName = string
 
 // ClusterUpdate Changes to a cluster; absent fields are kept.
@@ -555,7 +555,7 @@ type Host struct {
 	// LastHeartbeatAt When the host last reported in (absent if never).
 	LastHeartbeatAt *time.Time `json:"last_heartbeat_at,omitempty"`
 
-	// Name A host name (4-30 lowercase letters, digits and dashes, no dash at either end).
+	// Name A host name (4-30 lowercase letters, digits and dashes, no dash at either end). Host names are unique across the platform: registering one that is taken answers 409 whoever holds it.
 	Name HostName `json:"name"`
 
 	// OS Operating system (empty if unknown).
@@ -582,13 +582,13 @@ type HostCreate struct {
 	// Capacity An amount of each host resource.
 	Capacity Capacity `json:"capacity"`
 
-	// Cluster A cluster name (the tenant name rule).
+	// Cluster A cluster name (the tenant name rule). Cluster names are unique across the platform, like DNS names: creating one that is taken answers 409 whoever holds it.
 	Cluster ClusterName `json:"cluster"`
 
 	// Labels Host labels; keys follow LabelKey (checked by the server), values LabelValue.
 	Labels *Labels `json:"labels,omitempty"`
 
-	// Name A host name (4-30 lowercase letters, digits and dashes, no dash at either end).
+	// Name A host name (4-30 lowercase letters, digits and dashes, no dash at either end). Host names are unique across the platform: registering one that is taken answers 409 whoever holds it.
 	Name HostName `json:"name"`
 
 	// OS Operating system, e.g. linux.
@@ -612,7 +612,7 @@ type HostList struct {
 	NextPageToken string `json:"next_page_token"`
 }
 
-// HostName A host name (4-30 lowercase letters, digits and dashes, no dash at either end).
+// HostName A host name (4-30 lowercase letters, digits and dashes, no dash at either end). Host names are unique across the platform: registering one that is taken answers 409 whoever holds it.
 type HostName = string
 
 // HostSettableState A host state a client may set.
@@ -1072,10 +1072,10 @@ type WhoAmI struct {
 	User User `json:"user"`
 }
 
-// ClusterNamePath A cluster name (the tenant name rule).
+// ClusterNamePath A cluster name (the tenant name rule). Cluster names are unique across the platform, like DNS names: creating one that is taken answers 409 whoever holds it.
 type ClusterNamePath = ClusterName
 
-// ClusterPath A cluster name (the tenant name rule).
+// ClusterPath A cluster name (the tenant name rule). Cluster names are unique across the platform, like DNS names: creating one that is taken answers 409 whoever holds it.
 type ClusterPath = ClusterName
 
 // GroupNamePath A group name (the tenant name rule).
@@ -1084,7 +1084,7 @@ type GroupNamePath = GroupName
 // GroupPath A group name (the tenant name rule).
 type GroupPath = GroupName
 
-// HostNamePath A host name (4-30 lowercase letters, digits and dashes, no dash at either end).
+// HostNamePath A host name (4-30 lowercase letters, digits and dashes, no dash at either end). Host names are unique across the platform: registering one that is taken answers 409 whoever holds it.
 type HostNamePath = HostName
 
 // Limit defines model for Limit.
@@ -1845,12 +1845,16 @@ type ClientInterface interface {
 
 	// UpdateUserWithBody Change a user (platform admin).
 	//
+	// Users may change their own email and display name. Disabling a user ends its sessions and stops its API keys until it is enabled again; a new password ends its sessions but keeps its API keys, which are separate credentials to revoke on their own.
+	//
 	// Takes any type of body and a specified content type.
 	//
 	// Corresponds with PATCH /api/v1/users/{name} (the `UpdateUser` operationId).
 	UpdateUserWithBody(ctx context.Context, name UserNamePath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// UpdateUser Change a user (platform admin).
+	//
+	// Users may change their own email and display name. Disabling a user ends its sessions and stops its API keys until it is enabled again; a new password ends its sessions but keeps its API keys, which are separate credentials to revoke on their own.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -2937,6 +2941,8 @@ func (c *Client) GetUser(ctx context.Context, name UserNamePath, reqEditors ...R
 
 // UpdateUserWithBody Change a user (platform admin).
 //
+// Users may change their own email and display name. Disabling a user ends its sessions and stops its API keys until it is enabled again; a new password ends its sessions but keeps its API keys, which are separate credentials to revoke on their own.
+//
 // Takes any type of body and a specified content type.
 //
 // Corresponds with PATCH /api/v1/users/{name} (the `UpdateUser` operationId).
@@ -2953,6 +2959,8 @@ func (c *Client) UpdateUserWithBody(ctx context.Context, name UserNamePath, cont
 }
 
 // UpdateUser Change a user (platform admin).
+//
+// Users may change their own email and display name. Disabling a user ends its sessions and stops its API keys until it is enabled again; a new password ends its sessions but keeps its API keys, which are separate credentials to revoke on their own.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -6090,12 +6098,16 @@ type ClientWithResponsesInterface interface {
 
 	// UpdateUserWithBodyWithResponse Change a user (platform admin).
 	//
+	// Users may change their own email and display name. Disabling a user ends its sessions and stops its API keys until it is enabled again; a new password ends its sessions but keeps its API keys, which are separate credentials to revoke on their own.
+	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
 	// Corresponds with PATCH /api/v1/users/{name} (the `UpdateUser` operationId).
 	UpdateUserWithBodyWithResponse(ctx context.Context, name UserNamePath, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*UpdateUserResponse, error)
 
 	// UpdateUserWithResponse Change a user (platform admin).
+	//
+	// Users may change their own email and display name. Disabling a user ends its sessions and stops its API keys until it is enabled again; a new password ends its sessions but keeps its API keys, which are separate credentials to revoke on their own.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -11133,6 +11145,8 @@ func (c *ClientWithResponses) GetUserWithResponse(ctx context.Context, name User
 
 // UpdateUserWithBodyWithResponse Change a user (platform admin).
 //
+// Users may change their own email and display name. Disabling a user ends its sessions and stops its API keys until it is enabled again; a new password ends its sessions but keeps its API keys, which are separate credentials to revoke on their own.
+//
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
 // Corresponds with PATCH /api/v1/users/{name} (the `UpdateUser` operationId).
@@ -11145,6 +11159,8 @@ func (c *ClientWithResponses) UpdateUserWithBodyWithResponse(ctx context.Context
 }
 
 // UpdateUserWithResponse Change a user (platform admin).
+//
+// Users may change their own email and display name. Disabling a user ends its sessions and stops its API keys until it is enabled again; a new password ends its sessions but keeps its API keys, which are separate credentials to revoke on their own.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //
