@@ -71,6 +71,9 @@ func (a *app) devCmd() *cobra.Command {
 		Short: "Run everything on this machine: server and embedded store, with this machine as the first host",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !loopback(f.addr) {
+				return fmt.Errorf("--addr %s: nimbus dev serves plain HTTP, so it listens on loopback only (127.0.0.1, ::1, localhost); use `nimbus server` for other addresses", f.addr)
+			}
 			log, err := f.prepare(a)
 			if err != nil {
 				return err
@@ -194,6 +197,19 @@ func (a *app) printWelcome(url string, res server.BootstrapResult, insecure bool
 		fmt.Fprintln(w, "  Admin password: the one set at first start")
 	}
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+// loopback reports whether the listen address addr stays on this machine.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // displayAddr turns a listen address into one a browser can open.

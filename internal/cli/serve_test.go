@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -96,6 +97,21 @@ func TestServerServesHTTPS(t *testing.T) {
 		res.Body.Close()
 		if res.StatusCode == http.StatusOK {
 			t.Error("plain HTTP served by `nimbus server`")
+		}
+	}
+}
+
+func TestDevListensOnLoopbackOnly(t *testing.T) {
+	isolate(t)
+	for _, addr := range []string{"0.0.0.0:7070", ":7070", "192.0.2.1:7070"} {
+		_, _, err := runCLI(t, "", "dev", "--addr", addr, "--data-dir", t.TempDir())
+		if err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("dev --addr %s: %v, want a refusal naming loopback", addr, err)
+		}
+	}
+	for addr, want := range map[string]bool{"127.0.0.1:7070": true, "[::1]:0": true, "localhost:7070": true, "127.0.0.2:1": true, "example.com:80": false} {
+		if got := loopback(addr); got != want {
+			t.Errorf("loopback(%q) = %v", addr, got)
 		}
 	}
 }
