@@ -93,7 +93,9 @@ func (h handlers) ListClusters(ctx context.Context, req api.ListClustersRequestO
 }
 
 // CreateCluster creates a platform cluster (platform admins) or a cluster
-// owned by a tenant (that tenant's admins).
+// owned by a group tenant (that tenant's admins). Personal tenants own no
+// clusters: cluster and host names are platform-wide, not for every user to
+// take.
 func (h handlers) CreateCluster(ctx context.Context, req api.CreateClusterRequestObject) (api.CreateClusterResponseObject, error) {
 	in := req.Body
 	c := store.Cluster{
@@ -127,6 +129,9 @@ func (h handlers) CreateCluster(ctx context.Context, req api.CreateClusterReques
 			t, err := tenantFor(ctx, tx, *in.OwnerTenant, PermClusterWrite)
 			if err != nil {
 				return err
+			}
+			if t.Kind == store.TenantPersonal {
+				return problem.Invalid("owner_tenant", "%q is a personal tenant; clusters belong to the platform or to a group tenant", t.Name)
 			}
 			c.OwnerTenantID, owner = t.ID, t.Name
 			ch.tenantID, ch.tenantName = t.ID, t.Name

@@ -32,8 +32,31 @@ func TestOwnTenantCannotReachOthers(t *testing.T) {
 		if got := status(bob.API.SetGroupRoleWithResponse(ctx, "Beta", "finance", api.RoleUpdate{Role: api.RoleViewer})); got != http.StatusForbidden {
 			t.Errorf("tenant admin giving a group a role: %d, want 403", got)
 		}
+		// A group tenant's admin cannot pull in a user it cannot see either,
+		// and cannot tell such a user from one that does not exist.
+		removals := map[string]string{}
+		for _, name := range []string{"carol", "nobody-here"} {
+			if got := status(bob.API.SetUserRoleWithResponse(ctx, "Beta", name, api.RoleUpdate{Role: api.RoleViewer})); got != http.StatusNotFound {
+				t.Errorf("Beta's admin gives %s a role: %d, want 404", name, got)
+			}
+			if got := status(bob.API.SetUserRoleWithResponse(ctx, "bob", name, api.RoleUpdate{Role: api.RoleViewer})); got != http.StatusConflict {
+				t.Errorf("role for %s in a personal tenant: %d, want 409 before any lookup", name, got)
+			}
+			res, _ := bob.API.RemoveUserRoleWithResponse(ctx, "Beta", name)
+			if res.StatusCode() != http.StatusNotFound {
+				t.Errorf("removing %s's role: %d, want 404", name, res.StatusCode())
+			}
+			removals[name] = strings.ReplaceAll(string(res.Body), name, "NAME")
+		}
+		if removals["carol"] != removals["nobody-here"] {
+			t.Errorf("removing a role tells users apart from missing names:\n%s\n%s", removals["carol"], removals["nobody-here"])
+		}
 		if got := status(bob.API.GetUserWithResponse(ctx, "carol")); got != http.StatusNotFound {
 			t.Errorf("bob sees carol: %d", got)
+		}
+		// Personal tenants own no clusters: names are platform-wide.
+		if got := status(bob.API.CreateClusterWithResponse(ctx, api.ClusterCreate{Name: "grabbed", OwnerTenant: ptr("bob")})); got != http.StatusBadRequest {
+			t.Errorf("cluster owned by a personal tenant: %d, want 400", got)
 		}
 		members := call(bob.API.ListMembersWithResponse(ctx, "Beta", nil)).ok(t)
 		if strings.Contains(string(members.Body), "carol") {

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/nimbus-cloud/nimbus/api"
@@ -175,31 +176,43 @@ type subject struct {
 	kind, id, name string
 }
 
-// setRole gives a subject a role in a tenant, as the tenant's admin.
-func (h handlers) setRole(ctx context.Context, tenant string, role api.Role, find func(tx store.Tx) (subject, error)) (api.Member, error) {
+// setRole gives a user or group a role in a tenant, as the tenant's admin.
+// A tenant admin can only name users it can already see (members of its
+// tenants): platform admins bring new people in. Personal tenants keep their
+// owner as their only member, and only platform admins give groups roles.
+func (h handlers) setRole(ctx context.Context, tenant string, role api.Role, kind, name string) (api.Member, error) {
 	v := validate.New()
 	v.Role("role", string(role))
 	if err := v.Err(); err != nil {
 		return api.Member{}, err
 	}
 	var out api.Member
-	c := &change{action: "tenant.role.set", objectType: "tenant", objectName: tenant}
+	c := &change{action: "tenant.role.set", objectType: "tenant", objectName: tenant + "/" + kind + "/" + name}
 	err := h.mutate(ctx, c, func(tx store.Tx) error {
 		t, err := tenantFor(ctx, tx, tenant, PermMembersWrite)
 		if err != nil {
 			return err
 		}
 		c.tenantID, c.tenantName = t.ID, t.Name
-		s, err := find(tx)
-		if err != nil {
-			return err
-		}
-		c.objectName = t.Name + "/" + s.kind + "/" + s.name
 		if t.Kind == store.TenantPersonal {
 			return problem.Conflict("name", "%q is a personal tenant: its owner is its only member; share work through a group tenant", t.Name)
 		}
-		if s.kind == store.SubjectGroup && !principalFrom(ctx).isPlatformAdmin() {
-			return problem.Forbidden("only a platform admin may give a group a role: a group's members span tenants")
+		var s subject
+		if kind == store.SubjectGroup {
+			if !principalFrom(ctx).isPlatformAdmin() {
+				return problem.Forbidden("only a platform admin may give a group a role: a group's members span tenants")
+			}
+			g, err := tx.GetGroupByName(ctx, name)
+			if err != nil {
+				return wrapNotFound(err, "group", name)
+			}
+			s = subject{kind: kind, id: g.ID, name: g.Name}
+		} else {
+			u, err := userFor(ctx, tx, name)
+			if err != nil {
+				return err
+			}
+			s = subject{kind: kind, id: u.ID, name: u.Name}
 		}
 		out = api.Member{Kind: api.MemberKind(s.kind), Name: s.name, Role: role}
 		return tx.SetRole(ctx, store.RoleAssignment{TenantID: t.ID, SubjectKind: s.kind, SubjectID: s.id, Role: string(role), CreatedAt: h.now()})
@@ -207,62 +220,51 @@ func (h handlers) setRole(ctx context.Context, tenant string, role api.Role, fin
 	return out, err
 }
 
-// removeRole removes a subject's direct role in a tenant.
-func (h handlers) removeRole(ctx context.Context, tenant string, find func(tx store.Tx) (subject, error)) error {
-	c := &change{action: "tenant.role.remove", objectType: "tenant", objectName: tenant}
+// removeRole removes a user's or group's direct role in a tenant. A name
+// that does not exist and one without a role there get the same answer.
+func (h handlers) removeRole(ctx context.Context, tenant, kind, name string) error {
+	c := &change{action: "tenant.role.remove", objectType: "tenant", objectName: tenant + "/" + kind + "/" + name}
 	return h.mutate(ctx, c, func(tx store.Tx) error {
 		t, err := tenantFor(ctx, tx, tenant, PermMembersWrite)
 		if err != nil {
 			return err
 		}
 		c.tenantID, c.tenantName = t.ID, t.Name
-		s, err := find(tx)
-		if err != nil {
-			return err
+		noRole := problem.NotFound(kind+" with a role in tenant "+strconv.Quote(t.Name), name)
+		var id string
+		if kind == store.SubjectGroup {
+			g, err := tx.GetGroupByName(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return noRole
+			}
+			if err != nil {
+				return err
+			}
+			id = g.ID
+		} else {
+			u, err := tx.GetUserByName(ctx, name)
+			if errors.Is(err, store.ErrNotFound) {
+				return noRole
+			}
+			if err != nil {
+				return err
+			}
+			if t.Kind == store.TenantPersonal && u.ID == t.OwnerUserID {
+				return problem.Conflict("name", "user %q owns personal tenant %q and stays its admin", u.Name, t.Name)
+			}
+			id = u.ID
 		}
-		c.objectName = t.Name + "/" + s.kind + "/" + s.name
-		if err := h.guardOwner(t, s); err != nil {
-			return err
-		}
-		err = tx.RemoveRole(ctx, t.ID, s.kind, s.id)
+		err = tx.RemoveRole(ctx, t.ID, kind, id)
 		if errors.Is(err, store.ErrNotFound) {
-			return problem.NotFound("role of "+s.kind, s.name)
+			return noRole
 		}
 		return err
 	})
 }
 
-// guardOwner keeps the owner of a personal tenant its admin.
-func (h handlers) guardOwner(t store.Tenant, s subject) error {
-	if t.Kind == store.TenantPersonal && s.kind == store.SubjectUser && s.id == t.OwnerUserID {
-		return problem.Conflict("name", "user %q owns personal tenant %q and stays its admin", s.name, t.Name)
-	}
-	return nil
-}
-
-func findUser(ctx context.Context, name string) func(tx store.Tx) (subject, error) {
-	return func(tx store.Tx) (subject, error) {
-		u, err := tx.GetUserByName(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return subject{}, problem.NotFound("user", name)
-		}
-		return subject{kind: store.SubjectUser, id: u.ID, name: u.Name}, err
-	}
-}
-
-func findGroup(ctx context.Context, name string) func(tx store.Tx) (subject, error) {
-	return func(tx store.Tx) (subject, error) {
-		g, err := tx.GetGroupByName(ctx, name)
-		if errors.Is(err, store.ErrNotFound) {
-			return subject{}, problem.NotFound("group", name)
-		}
-		return subject{kind: store.SubjectGroup, id: g.ID, name: g.Name}, err
-	}
-}
-
 // SetUserRole gives a user a role in a tenant.
 func (h handlers) SetUserRole(ctx context.Context, req api.SetUserRoleRequestObject) (api.SetUserRoleResponseObject, error) {
-	m, err := h.setRole(ctx, req.Name, req.Body.Role, findUser(ctx, req.User))
+	m, err := h.setRole(ctx, req.Name, req.Body.Role, store.SubjectUser, req.User)
 	if err != nil {
 		return nil, err
 	}
@@ -271,7 +273,7 @@ func (h handlers) SetUserRole(ctx context.Context, req api.SetUserRoleRequestObj
 
 // RemoveUserRole removes a user's direct role in a tenant.
 func (h handlers) RemoveUserRole(ctx context.Context, req api.RemoveUserRoleRequestObject) (api.RemoveUserRoleResponseObject, error) {
-	if err := h.removeRole(ctx, req.Name, findUser(ctx, req.User)); err != nil {
+	if err := h.removeRole(ctx, req.Name, store.SubjectUser, req.User); err != nil {
 		return nil, err
 	}
 	return api.RemoveUserRole204Response{}, nil
@@ -279,7 +281,7 @@ func (h handlers) RemoveUserRole(ctx context.Context, req api.RemoveUserRoleRequ
 
 // SetGroupRole gives a group a role in a tenant.
 func (h handlers) SetGroupRole(ctx context.Context, req api.SetGroupRoleRequestObject) (api.SetGroupRoleResponseObject, error) {
-	m, err := h.setRole(ctx, req.Name, req.Body.Role, findGroup(ctx, req.Group))
+	m, err := h.setRole(ctx, req.Name, req.Body.Role, store.SubjectGroup, req.Group)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +290,7 @@ func (h handlers) SetGroupRole(ctx context.Context, req api.SetGroupRoleRequestO
 
 // RemoveGroupRole removes a group's role in a tenant.
 func (h handlers) RemoveGroupRole(ctx context.Context, req api.RemoveGroupRoleRequestObject) (api.RemoveGroupRoleResponseObject, error) {
-	if err := h.removeRole(ctx, req.Name, findGroup(ctx, req.Group)); err != nil {
+	if err := h.removeRole(ctx, req.Name, store.SubjectGroup, req.Group); err != nil {
 		return nil, err
 	}
 	return api.RemoveGroupRole204Response{}, nil

@@ -205,7 +205,9 @@ func (t *tx) createQuota(ctx context.Context, q *store.Quota, now time.Time) err
 		return &store.NotFoundError{Object: "tenant or cluster", Key: "of quota"}
 	}
 	if err != nil {
-		return conflictOr(err, "quota", "cluster", q.ClusterID)
+		// Another transaction created this quota since GetQuota looked:
+		// run again, which replaces its tiers instead.
+		return raced(err, "insert quota")
 	}
 	for _, qt := range q.Tiers {
 		if err := t.insertTier(ctx, id, qt); err != nil {
