@@ -692,7 +692,7 @@ type MemberList struct {
 // Overcommit A multiplier of physical capacity (1 to 10).
 type Overcommit = float64
 
-// Password A password (8-1024 characters).
+// Password A password (8-128 characters, not all blank).
 type Password = string
 
 // PasswordChange A password change of the caller.
@@ -700,7 +700,7 @@ type PasswordChange struct {
 	// CurrentPassword The current password.
 	CurrentPassword string `json:"current_password"`
 
-	// NewPassword A password (8-1024 characters).
+	// NewPassword A password (8-128 characters, not all blank).
 	NewPassword Password `json:"new_password"`
 }
 
@@ -975,7 +975,7 @@ type UserBatchCreate struct {
 	// Enabled Whether the users may log in.
 	Enabled *bool `json:"enabled,omitempty"`
 
-	// Password A password (8-1024 characters).
+	// Password A password (8-128 characters, not all blank).
 	Password Password `json:"password"`
 
 	// Prefix Start of every name.
@@ -1015,7 +1015,7 @@ type UserCreate struct {
 	// Name A user name (lowercase; 2-63 characters).
 	Name UserName `json:"name"`
 
-	// Password A password (8-1024 characters).
+	// Password A password (8-128 characters, not all blank).
 	Password *Password `json:"password,omitempty"`
 
 	// PlatformAdmin Whether the user is a platform admin.
@@ -1050,7 +1050,7 @@ type UserUpdate struct {
 	// Enabled Whether the user may log in.
 	Enabled *bool `json:"enabled,omitempty"`
 
-	// Password A password (8-1024 characters).
+	// Password A password (8-128 characters, not all blank).
 	Password *Password `json:"password,omitempty"`
 
 	// PlatformAdmin Whether the user is a platform admin.
@@ -1434,9 +1434,14 @@ type ClientInterface interface {
 
 	// LoginWithBody Exchange a user name and password for a session token.
 	//
-	// Five failures for one user name within 15 minutes lock that name for a
-	// minute (doubling per further lock, at most 15 minutes); a locked name
-	// answers 429 with Retry-After.
+	// Five password attempts for one user name within 15 minutes that do not
+	// succeed (a success clears the count) lock that name for a minute, doubling
+	// per further lock up to 15 minutes; a locked name answers 429 with
+	// Retry-After. Attempts are counted before the password is checked, on every
+	// server alike, so parallel guesses get no more checks than that; more than
+	// five attempts in flight at once for one name are refused too. Password
+	// changes (PUT /api/v1/auth/password) count alike. A disabled user gets the
+	// answer of a wrong password.
 	//
 	// Takes any type of body and a specified content type.
 	//
@@ -1445,9 +1450,14 @@ type ClientInterface interface {
 
 	// Login Exchange a user name and password for a session token.
 	//
-	// Five failures for one user name within 15 minutes lock that name for a
-	// minute (doubling per further lock, at most 15 minutes); a locked name
-	// answers 429 with Retry-After.
+	// Five password attempts for one user name within 15 minutes that do not
+	// succeed (a success clears the count) lock that name for a minute, doubling
+	// per further lock up to 15 minutes; a locked name answers 429 with
+	// Retry-After. Attempts are counted before the password is checked, on every
+	// server alike, so parallel guesses get no more checks than that; more than
+	// five attempts in flight at once for one name are refused too. Password
+	// changes (PUT /api/v1/auth/password) count alike. A disabled user gets the
+	// answer of a wrong password.
 	//
 	// Takes a body of the `application/json` content type.
 	//
@@ -1900,9 +1910,14 @@ func (c *Client) ListAudit(ctx context.Context, params *ListAuditParams, reqEdit
 
 // LoginWithBody Exchange a user name and password for a session token.
 //
-// Five failures for one user name within 15 minutes lock that name for a
-// minute (doubling per further lock, at most 15 minutes); a locked name
-// answers 429 with Retry-After.
+// Five password attempts for one user name within 15 minutes that do not
+// succeed (a success clears the count) lock that name for a minute, doubling
+// per further lock up to 15 minutes; a locked name answers 429 with
+// Retry-After. Attempts are counted before the password is checked, on every
+// server alike, so parallel guesses get no more checks than that; more than
+// five attempts in flight at once for one name are refused too. Password
+// changes (PUT /api/v1/auth/password) count alike. A disabled user gets the
+// answer of a wrong password.
 //
 // Takes any type of body and a specified content type.
 //
@@ -1921,9 +1936,14 @@ func (c *Client) LoginWithBody(ctx context.Context, contentType string, body io.
 
 // Login Exchange a user name and password for a session token.
 //
-// Five failures for one user name within 15 minutes lock that name for a
-// minute (doubling per further lock, at most 15 minutes); a locked name
-// answers 429 with Retry-After.
+// Five password attempts for one user name within 15 minutes that do not
+// succeed (a success clears the count) lock that name for a minute, doubling
+// per further lock up to 15 minutes; a locked name answers 429 with
+// Retry-After. Attempts are counted before the password is checked, on every
+// server alike, so parallel guesses get no more checks than that; more than
+// five attempts in flight at once for one name are refused too. Password
+// changes (PUT /api/v1/auth/password) count alike. A disabled user gets the
+// answer of a wrong password.
 //
 // Takes a body of the `application/json` content type.
 //
@@ -5625,9 +5645,14 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithBodyWithResponse Exchange a user name and password for a session token.
 	//
-	// Five failures for one user name within 15 minutes lock that name for a
-	// minute (doubling per further lock, at most 15 minutes); a locked name
-	// answers 429 with Retry-After.
+	// Five password attempts for one user name within 15 minutes that do not
+	// succeed (a success clears the count) lock that name for a minute, doubling
+	// per further lock up to 15 minutes; a locked name answers 429 with
+	// Retry-After. Attempts are counted before the password is checked, on every
+	// server alike, so parallel guesses get no more checks than that; more than
+	// five attempts in flight at once for one name are refused too. Password
+	// changes (PUT /api/v1/auth/password) count alike. A disabled user gets the
+	// answer of a wrong password.
 	//
 	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -5636,9 +5661,14 @@ type ClientWithResponsesInterface interface {
 
 	// LoginWithResponse Exchange a user name and password for a session token.
 	//
-	// Five failures for one user name within 15 minutes lock that name for a
-	// minute (doubling per further lock, at most 15 minutes); a locked name
-	// answers 429 with Retry-After.
+	// Five password attempts for one user name within 15 minutes that do not
+	// succeed (a success clears the count) lock that name for a minute, doubling
+	// per further lock up to 15 minutes; a locked name answers 429 with
+	// Retry-After. Attempts are counted before the password is checked, on every
+	// server alike, so parallel guesses get no more checks than that; more than
+	// five attempts in flight at once for one name are refused too. Password
+	// changes (PUT /api/v1/auth/password) count alike. A disabled user gets the
+	// answer of a wrong password.
 	//
 	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 	//
@@ -10294,9 +10324,14 @@ func (c *ClientWithResponses) ListAuditWithResponse(ctx context.Context, params 
 
 // LoginWithBodyWithResponse Exchange a user name and password for a session token.
 //
-// Five failures for one user name within 15 minutes lock that name for a
-// minute (doubling per further lock, at most 15 minutes); a locked name
-// answers 429 with Retry-After.
+// Five password attempts for one user name within 15 minutes that do not
+// succeed (a success clears the count) lock that name for a minute, doubling
+// per further lock up to 15 minutes; a locked name answers 429 with
+// Retry-After. Attempts are counted before the password is checked, on every
+// server alike, so parallel guesses get no more checks than that; more than
+// five attempts in flight at once for one name are refused too. Password
+// changes (PUT /api/v1/auth/password) count alike. A disabled user gets the
+// answer of a wrong password.
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
 //
@@ -10311,9 +10346,14 @@ func (c *ClientWithResponses) LoginWithBodyWithResponse(ctx context.Context, con
 
 // LoginWithResponse Exchange a user name and password for a session token.
 //
-// Five failures for one user name within 15 minutes lock that name for a
-// minute (doubling per further lock, at most 15 minutes); a locked name
-// answers 429 with Retry-After.
+// Five password attempts for one user name within 15 minutes that do not
+// succeed (a success clears the count) lock that name for a minute, doubling
+// per further lock up to 15 minutes; a locked name answers 429 with
+// Retry-After. Attempts are counted before the password is checked, on every
+// server alike, so parallel guesses get no more checks than that; more than
+// five attempts in flight at once for one name are refused too. Password
+// changes (PUT /api/v1/auth/password) count alike. A disabled user gets the
+// answer of a wrong password.
 //
 // Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
 //

@@ -16,6 +16,9 @@ type change struct {
 	tenantName string
 	// actorName names the actor when there is no authenticated caller (login).
 	actorName string
+	// altersAccess marks a change that can alter access although its
+	// action is not one of changesAccess (e.g. a user update that disables).
+	altersAccess bool
 }
 
 // mutate runs fn in one transaction and records c in the audit log in that
@@ -27,7 +30,7 @@ func (s *Server) mutate(ctx context.Context, c *change, fn func(tx store.Tx) err
 		if err := fn(tx); err != nil {
 			return err
 		}
-		if changesAccess[c.action] {
+		if changesAccess[c.action] || c.altersAccess {
 			if err := tx.BumpAuthEpoch(ctx); err != nil {
 				return err
 			}

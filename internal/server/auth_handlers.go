@@ -35,23 +35,8 @@ func (h handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.Lo
 	now := h.now()
 	c := &change{action: "auth.login", objectType: "user", objectName: in.Username, actorName: in.Username}
 
-	// Count the attempt before checking the password, in one transaction
-	// that orders concurrent attempts: parallel guesses, on any server, get
-	// no more password checks than the throttle allows.
-	var locked time.Time
-	if err := h.store.Write(ctx, func(tx store.Tx) (err error) {
-		locked, err = tx.BeginLoginAttempt(ctx, in.Username, now)
-		return err
-	}); err != nil {
+	if err := h.beginAttempt(ctx, c, in.Username, now); err != nil {
 		return nil, err
-	}
-	if !locked.IsZero() {
-		h.metrics.logins.WithLabelValues("throttled").Inc()
-		e := problem.New(http.StatusTooManyRequests, problem.CodeTooManyRequests,
-			"too many failed logins for %q; try again after %s", in.Username, locked.UTC().Format(time.RFC3339))
-		e.RetryAfter = locked.Sub(now)
-		h.auditFailure(ctx, c, e)
-		return nil, e
 	}
 
 	var user store.User
@@ -70,16 +55,12 @@ func (h handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.Lo
 	} else if ok, err = auth.VerifyPassword(user.PasswordHash, in.Password); err != nil {
 		h.log.ErrorContext(ctx, "stored password hash unreadable", "user", user.Name, "err", err)
 	}
-	if !ok {
+	// A disabled user gets the answer of a wrong password: its password
+	// must not be confirmed to whoever guesses it.
+	if !ok || !user.Enabled {
 		h.metrics.logins.WithLabelValues("failure").Inc()
 		h.auditFailure(ctx, c, errBadLogin)
 		return nil, errBadLogin
-	}
-	if !user.Enabled {
-		h.metrics.logins.WithLabelValues("failure").Inc()
-		e := problem.Unauthenticated("user %q is disabled: ask a platform admin", user.Name)
-		h.auditFailure(ctx, c, e)
-		return nil, e
 	}
 
 	plain := auth.NewToken()
@@ -110,6 +91,30 @@ func (h handlers) Login(ctx context.Context, req api.LoginRequestObject) (api.Lo
 	}
 	h.metrics.logins.WithLabelValues("success").Inc()
 	return api.Login201JSONResponse{Token: plain, ExpiresAt: tok.ExpiresAt, User: userToAPI(user)}, nil
+}
+
+// beginAttempt admits one password check for name, counting it in advance
+// in a transaction that orders concurrent attempts: parallel guesses, on any
+// server, get no more checks than the throttle allows (store.ThrottleTx).
+// The price: more than that many attempts for one name in flight at once
+// are refused too, even with the right password. A refusal is audited.
+func (h handlers) beginAttempt(ctx context.Context, c *change, name string, now time.Time) error {
+	var locked time.Time
+	if err := h.store.Write(ctx, func(tx store.Tx) (err error) {
+		locked, err = tx.BeginLoginAttempt(ctx, name, now)
+		return err
+	}); err != nil {
+		return err
+	}
+	if locked.IsZero() {
+		return nil
+	}
+	h.metrics.logins.WithLabelValues("throttled").Inc()
+	e := problem.New(http.StatusTooManyRequests, problem.CodeTooManyRequests,
+		"too many password attempts for %q; try again after %s", name, locked.UTC().Format(time.RFC3339))
+	e.RetryAfter = locked.Sub(now)
+	h.auditFailure(ctx, c, e)
+	return e
 }
 
 // Logout revokes the calling session token.
@@ -226,21 +231,41 @@ func (h handlers) ChangePassword(ctx context.Context, req api.ChangePasswordRequ
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// The current password is checked outside any transaction, throttled
+	// like a login, so that guesses neither hold the writer nor go unbounded.
+	c := &change{action: "user.password", objectType: "user", objectName: p.UserName}
+	if err := h.beginAttempt(ctx, c, p.UserName, h.now()); err != nil {
+		return nil, err
+	}
+	var old store.User
+	if err := h.store.Read(ctx, func(tx store.Tx) (err error) {
+		old, err = tx.GetUser(ctx, p.UserID)
+		return err
+	}); err != nil {
+		return nil, err
+	}
+	if ok, _ := auth.VerifyPassword(old.PasswordHash, req.Body.CurrentPassword); !ok {
+		e := problem.Invalid("current_password", "is wrong")
+		h.auditFailure(ctx, c, e)
+		return nil, e
+	}
 	hash, err := auth.HashPassword(req.Body.NewPassword)
 	if err != nil {
 		return nil, err
 	}
-	c := &change{action: "user.password", objectType: "user", objectName: p.UserName}
 	err = h.mutate(ctx, c, func(tx store.Tx) error {
 		u, err := tx.GetUser(ctx, p.UserID)
 		if err != nil {
 			return err
 		}
-		if ok, _ := auth.VerifyPassword(u.PasswordHash, req.Body.CurrentPassword); !ok {
-			return problem.Invalid("current_password", "is wrong")
+		if u.PasswordHash != old.PasswordHash {
+			return problem.Conflict("current_password", "the password changed meanwhile; try again with the new one")
 		}
 		u.PasswordHash = hash
 		if err := tx.UpdateUser(ctx, &u); err != nil {
+			return err
+		}
+		if err := tx.ClearLoginFailures(ctx, u.Name); err != nil {
 			return err
 		}
 		_, err = tx.DeleteUserTokens(ctx, u.ID, p.TokenID)

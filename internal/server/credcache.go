@@ -55,12 +55,13 @@ func (c *credCache) put(key string, p *Principal, epoch int64, expires, now time
 }
 
 // changesAccess lists the audited actions that can change what an existing
-// session or API key may do. mutate raises the auth epoch with each of them.
+// session or API key may do. mutate raises the auth epoch with each of them,
+// and with changes marked altersAccess (a user update that touches enabled,
+// platform_admin or the password).
 var changesAccess = map[string]bool{
 	"auth.logout":         true,
 	"auth.session.revoke": true,
 	"user.password":       true,
-	"user.update":         true,
 	"user.delete":         true,
 	"group.delete":        true,
 	"group.member.add":    true,

@@ -252,3 +252,44 @@ func TestAccessChangesTakeEffectAtOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestChangePassword checks the current password with the login throttle,
+// ends the user's other sessions, and keeps the calling one.
+func TestChangePassword(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite)
+	ctx := context.Background()
+	call(e.admin.API.CreateUserWithResponse(ctx, api.UserCreate{Name: "fay", Password: ptr(userPassword)})).ok(t)
+	fay, other := e.login("fay", userPassword), e.login("fay", userPassword)
+
+	call(fay.API.ChangePasswordWithResponse(ctx, api.PasswordChange{CurrentPassword: userPassword, NewPassword: "brand-new-pass-1"})).ok(t)
+	if r, _ := other.API.WhoAmIWithResponse(ctx); r.StatusCode() != http.StatusUnauthorized {
+		t.Errorf("other session after a password change: %d, want 401", r.StatusCode())
+	}
+	call(fay.API.WhoAmIWithResponse(ctx)).ok(t)
+	e.login("fay", "brand-new-pass-1")
+
+	for i := range 5 {
+		r, _ := fay.API.ChangePasswordWithResponse(ctx, api.PasswordChange{CurrentPassword: "wrong-guess-1", NewPassword: "another-pass-1"})
+		if r.StatusCode() != http.StatusBadRequest || !strings.Contains(string(r.Body), `"field":"current_password"`) {
+			t.Fatalf("wrong guess %d: %d %s", i, r.StatusCode(), r.Body)
+		}
+	}
+	r, _ := fay.API.ChangePasswordWithResponse(ctx, api.PasswordChange{CurrentPassword: "brand-new-pass-1", NewPassword: "another-pass-1"})
+	if r.StatusCode() != http.StatusTooManyRequests {
+		t.Fatalf("after 5 wrong guesses: %d, want 429", r.StatusCode())
+	}
+}
+
+// TestDisabledUserLogin gives a disabled user's right password the answer
+// of a wrong one.
+func TestDisabledUserLogin(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite)
+	ctx := context.Background()
+	call(e.admin.API.CreateUserWithResponse(ctx, api.UserCreate{Name: "gus", Password: ptr(userPassword), Enabled: ptr(false)})).ok(t)
+	anon := e.anon()
+	right, _ := anon.API.LoginWithResponse(ctx, api.LoginRequest{Username: "gus", Password: userPassword})
+	wrong, _ := anon.API.LoginWithResponse(ctx, api.LoginRequest{Username: "gus", Password: "wrong-password"})
+	if right.StatusCode() != http.StatusUnauthorized || string(right.Body) != string(wrong.Body) {
+		t.Fatalf("disabled user, right password: %d %s; wrong password: %s", right.StatusCode(), right.Body, wrong.Body)
+	}
+}

@@ -255,7 +255,8 @@ func (h handlers) UpdateUser(ctx context.Context, req api.UpdateUserRequestObjec
 		}
 	}
 	var u store.User
-	c := &change{action: "user.update", objectType: "user", objectName: req.Name}
+	c := &change{action: "user.update", objectType: "user", objectName: req.Name,
+		altersAccess: in.Enabled != nil || in.PlatformAdmin != nil || in.Password != nil}
 	err := h.mutate(ctx, c, func(tx store.Tx) (err error) {
 		if u, err = userFor(ctx, tx, req.Name); err != nil {
 			return err
