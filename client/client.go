@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/nimbus-cloud/nimbus/api"
 )
@@ -38,6 +39,7 @@ func (c *Client) Authorize(ctx context.Context, req *http.Request) error {
 type Option func(*options)
 
 type options struct {
+	userAgent  string
 	httpClient *http.Client
 	insecure   bool
 	token      string
@@ -53,6 +55,12 @@ func WithToken(token string) Option {
 // WithAPIKey authenticates with an API key and its secret (`nak_...`, `nas_...`).
 func WithAPIKey(appKey, appSecret string) Option {
 	return func(o *options) { o.appKey, o.appSecret = appKey, appSecret }
+}
+
+// WithUserAgent names the program in the User-Agent header, which the
+// server shows in session lists.
+func WithUserAgent(ua string) Option {
+	return func(o *options) { o.userAgent = ua }
 }
 
 // WithHTTPClient sends requests through c instead of a default client.
@@ -76,6 +84,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("server url %q: want http(s)://host[:port]", baseURL)
+	}
+	if p := strings.TrimSuffix(u.Path, "/"); p == "/api/v1" || strings.HasSuffix(p, "/api/v1") {
+		return nil, fmt.Errorf("server url %q: give the server's address without /api/v1, e.g. %s://%s", baseURL, u.Scheme, u.Host)
 	}
 	var o options
 	for _, opt := range opts {
@@ -104,6 +115,9 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 
 // authorize adds the configured credentials to a request.
 func (o *options) authorize(_ context.Context, req *http.Request) error {
+	if o.userAgent != "" {
+		req.Header.Set("User-Agent", o.userAgent)
+	}
 	switch {
 	case o.token != "":
 		req.Header.Set("Authorization", "Bearer "+o.token)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,3 +209,14 @@ func TestNewErrors(t *testing.T) {
 type roundTripper func(*http.Request) (*http.Response, error)
 
 func (f roundTripper) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestNewRefusesAPIPath(t *testing.T) {
+	for _, u := range []string{"http://127.0.0.1:7070/api/v1", "https://nimbus.example/api/v1/"} {
+		if _, err := New(u); err == nil || !strings.Contains(err.Error(), "without /api/v1") {
+			t.Errorf("New(%q): %v, want a hint to drop /api/v1", u, err)
+		}
+	}
+	if _, err := New("https://proxy.example/nimbus"); err != nil {
+		t.Errorf("a path prefix of a proxy: %v", err)
+	}
+}

@@ -51,7 +51,7 @@ one line of stdin. The session is saved (mode 0600) in $XDG_CONFIG_HOME/nimbus.`
 					return err
 				}
 			}
-			var opts []client.Option
+			opts := []client.Option{client.WithUserAgent(userAgent)}
 			if insecure {
 				opts = append(opts, client.WithInsecureSkipVerify())
 			}

@@ -73,6 +73,9 @@ func (a *app) rootCmd() *cobra.Command {
 	return root
 }
 
+// userAgent names the CLI to the server (session lists show it).
+const userAgent = "nimbus-cli"
+
 // errNotLoggedIn tells the user what to do when no credentials are saved.
 var errNotLoggedIn = errors.New("not logged in: run `nimbus login --server URL --username NAME` first")
 
@@ -97,7 +100,7 @@ func (a *app) client() (*client.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []client.Option{client.WithToken(token)}
+	opts := []client.Option{client.WithToken(token), client.WithUserAgent(userAgent)}
 	if insecure {
 		opts = append(opts, client.WithInsecureSkipVerify())
 	}

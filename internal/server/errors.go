@@ -28,7 +28,11 @@ func (s *Server) toProblem(ctx context.Context, err error) *problem.Error {
 	case errors.As(err, &fe):
 		return problem.Invalid(fe.Field, "%s", fe.Message)
 	case errors.As(err, &batch):
-		e := problem.Conflict("prefix", "%d of the names are taken: %v; choose another prefix or range", len(batch.Names), batch.Names)
+		taken := fmt.Sprintf("%d names are taken", len(batch.Names))
+		if len(batch.Names) == 1 {
+			taken = "1 name is taken"
+		}
+		e := problem.Conflict("prefix", "%s: %v; choose another prefix or range", taken, batch.Names)
 		e.Conflicts = batch.Names
 		return e
 	case errors.As(err, &conflict):
