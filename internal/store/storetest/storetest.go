@@ -34,6 +34,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Clusters", testClusters},
 		{"Hosts", testHosts},
 		{"HostLabelFilter", testHostLabelFilter},
+		{"HostLabelProperty", testHostLabelProperty},
 		{"Pagination", testPagination},
 		{"Quotas", testQuotas},
 		{"Admission", testAdmission},
