@@ -39,6 +39,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Quotas", testQuotas},
 		{"Admission", testAdmission},
 		{"AdmissionConcurrent", testAdmissionConcurrent},
+		{"AdmissionModel", testAdmissionModel},
 		{"Audit", testAudit},
 		{"WriteRollsBack", testWriteRollsBack},
 		{"PingAndDialect", testPingAndDialect},
