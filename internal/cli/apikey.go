@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nimbus-cloud/nimbus/api"
-	"github.com/nimbus-cloud/nimbus/client"
 )
 
 // permissions are every permission an API key may carry.
@@ -86,11 +85,7 @@ HTTP Basic APP_KEY:APP_SECRET.`,
 			if err != nil {
 				return err
 			}
-			res, err := c.API.CreateAPIKeyWithResponse(cmd.Context(), tenant, body)
-			if err != nil {
-				return err
-			}
-			created, err := result(res.HTTPResponse, res.Body, res.JSON201)
+			created, err := decode[api.APIKeyCreated](c.API.CreateAPIKey(cmd.Context(), tenant, body))
 			if err != nil {
 				return err
 			}
@@ -143,11 +138,7 @@ func (a *app) apikeyListCmd() *cobra.Command {
 				return err
 			}
 			items, next, err := collect(p, func(limit int, token string) ([]api.APIKey, string, error) {
-				res, err := c.API.ListAPIKeysWithResponse(cmd.Context(), tenant, &api.ListAPIKeysParams{Limit: &limit, PageToken: nonEmpty(token)})
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.APIKeyList](c.API.ListAPIKeys(cmd.Context(), tenant, &api.ListAPIKeysParams{Limit: &limit, PageToken: nonEmpty(token)}))
 				if err != nil {
 					return nil, "", err
 				}
@@ -184,11 +175,7 @@ func (a *app) apikeyShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.GetAPIKeyWithResponse(cmd.Context(), tenant, args[0])
-			if err != nil {
-				return err
-			}
-			k, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			k, err := decode[api.APIKey](c.API.GetAPIKey(cmd.Context(), tenant, args[0]))
 			if err != nil {
 				return err
 			}
@@ -211,11 +198,7 @@ func (a *app) apikeyRevokeCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.RevokeAPIKeyWithResponse(cmd.Context(), tenant, args[0])
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.RevokeAPIKey(cmd.Context(), tenant, args[0])); err != nil {
 				return err
 			}
 			return a.report(nil, "API key %s revoked.", args[0])

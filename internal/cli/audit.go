@@ -102,11 +102,7 @@ tenant admin those of their tenants.
 			}
 			items, next, err := collect(p, func(limit int, token string) ([]api.AuditRecord, string, error) {
 				params.Limit, params.PageToken = &limit, nonEmpty(token)
-				res, err := c.API.ListAuditWithResponse(cmd.Context(), &params)
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.AuditRecordList](c.API.ListAudit(cmd.Context(), &params))
 				if err != nil {
 					return nil, "", err
 				}

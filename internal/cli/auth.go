@@ -63,11 +63,7 @@ one line of stdin. The session is saved (mode 0600) in $XDG_CONFIG_HOME/nimbus.`
 			if ttl > 0 {
 				body.TTLSeconds = ptr(int(ttl.Seconds()))
 			}
-			res, err := c.API.LoginWithResponse(cmd.Context(), body)
-			if err != nil {
-				return err
-			}
-			login, err := result(res.HTTPResponse, res.Body, res.JSON201)
+			login, err := decode[api.LoginResponse](c.API.Login(cmd.Context(), body))
 			if err != nil {
 				return err
 			}
@@ -95,12 +91,8 @@ func (a *app) logoutCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.LogoutWithResponse(cmd.Context())
-			if err != nil {
-				return err
-			}
 			ended := "Logged out."
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.Logout(cmd.Context())); err != nil {
 				var apiErr *client.Error
 				if !errors.As(err, &apiErr) || apiErr.Code != api.ProblemCodeUnauthenticated {
 					return err
@@ -126,11 +118,7 @@ func (a *app) whoamiCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.WhoAmIWithResponse(cmd.Context())
-			if err != nil {
-				return err
-			}
-			me, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			me, err := decode[api.WhoAmI](c.API.WhoAmI(cmd.Context()))
 			if err != nil {
 				return err
 			}
@@ -189,11 +177,7 @@ func (a *app) sessionCmd() *cobra.Command {
 				return err
 			}
 			items, next, err := collect(p, func(limit int, token string) ([]api.Session, string, error) {
-				res, err := c.API.ListSessionsWithResponse(cmd.Context(), &api.ListSessionsParams{Limit: &limit, PageToken: nonEmpty(token)})
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.SessionList](c.API.ListSessions(cmd.Context(), &api.ListSessionsParams{Limit: &limit, PageToken: nonEmpty(token)}))
 				if err != nil {
 					return nil, "", err
 				}
@@ -222,11 +206,7 @@ func (a *app) sessionCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.RevokeSessionWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.RevokeSession(cmd.Context(), args[0])); err != nil {
 				return err
 			}
 			return a.report(nil, "Session %s revoked.", args[0])
@@ -261,11 +241,7 @@ one twice), else read as one line of stdin each.`,
 			if err != nil {
 				return err
 			}
-			res, err := c.API.ChangePasswordWithResponse(cmd.Context(), api.PasswordChange{CurrentPassword: current, NewPassword: next})
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.ChangePassword(cmd.Context(), api.PasswordChange{CurrentPassword: current, NewPassword: next})); err != nil {
 				return err
 			}
 			return a.report(nil, "Password changed.")

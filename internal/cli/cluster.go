@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nimbus-cloud/nimbus/api"
-	"github.com/nimbus-cloud/nimbus/client"
 )
 
 func (a *app) clusterCmd() *cobra.Command {
@@ -115,11 +114,7 @@ func (a *app) clusterCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.CreateClusterWithResponse(cmd.Context(), body)
-			if err != nil {
-				return err
-			}
-			cl, err := result(res.HTTPResponse, res.Body, res.JSON201)
+			cl, err := decode[api.Cluster](c.API.CreateCluster(cmd.Context(), body))
 			if err != nil {
 				return err
 			}
@@ -147,11 +142,7 @@ func (a *app) clusterListCmd() *cobra.Command {
 			}
 			items, next, err := collect(p, func(limit int, token string) ([]api.Cluster, string, error) {
 				params := api.ListClustersParams{NamePrefix: nonEmpty(prefix), Limit: &limit, PageToken: nonEmpty(token)}
-				res, err := c.API.ListClustersWithResponse(cmd.Context(), &params)
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.ClusterList](c.API.ListClusters(cmd.Context(), &params))
 				if err != nil {
 					return nil, "", err
 				}
@@ -186,11 +177,7 @@ func (a *app) clusterShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.GetClusterWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			cl, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			cl, err := decode[api.Cluster](c.API.GetCluster(cmd.Context(), args[0]))
 			if err != nil {
 				return err
 			}
@@ -223,11 +210,7 @@ func (a *app) clusterUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.UpdateClusterWithResponse(cmd.Context(), args[0], body)
-			if err != nil {
-				return err
-			}
-			cl, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			cl, err := decode[api.Cluster](c.API.UpdateCluster(cmd.Context(), args[0], body))
 			if err != nil {
 				return err
 			}
@@ -248,11 +231,7 @@ func (a *app) clusterDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.DeleteClusterWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.DeleteCluster(cmd.Context(), args[0])); err != nil {
 				return err
 			}
 			return a.report(nil, "Cluster %s deleted.", args[0])

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -22,16 +24,42 @@ func (a *app) clientCmds() []*cobra.Command {
 	}
 }
 
-// result returns the decoded answer v of a response, or the API error the
-// response carries instead.
-func result[T any](resp *http.Response, body []byte, v *T) (*T, error) {
-	if err := client.Err(resp, body); err != nil {
+// maxAnswer bounds what the CLI reads of one answer.
+const maxAnswer = 64 << 20
+
+// decode reads the answer to a call of the generated client: the JSON of a
+// T, or the API error the answer carries instead.
+func decode[T any](res *http.Response, err error) (*T, error) {
+	if err != nil {
 		return nil, err
 	}
-	if v == nil {
-		return nil, fmt.Errorf("unexpected answer from the server: %s (%s)", resp.Status, resp.Header.Get("Content-Type"))
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	if err != nil {
+		return nil, fmt.Errorf("read the server's answer: %w", err)
 	}
-	return v, nil
+	if err := client.Err(res, body); err != nil {
+		return nil, err
+	}
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("unexpected answer from the server (%s): %w", res.Status, err)
+	}
+	return &v, nil
+}
+
+// done reads the answer to a call that returns nothing but its status: nil,
+// or the API error the answer carries.
+func done(res *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, maxAnswer))
+	if err != nil {
+		return fmt.Errorf("read the server's answer: %w", err)
+	}
+	return client.Err(res, body)
 }
 
 // Paging defaults: one page of defaultLimit items, or pages of maxLimit with --all.

@@ -47,11 +47,7 @@ func (a *app) groupCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.CreateGroupWithResponse(cmd.Context(), api.GroupCreate{Name: args[0], Description: nonEmpty(description)})
-			if err != nil {
-				return err
-			}
-			g, err := result(res.HTTPResponse, res.Body, res.JSON201)
+			g, err := decode[api.Group](c.API.CreateGroup(cmd.Context(), api.GroupCreate{Name: args[0], Description: nonEmpty(description)}))
 			if err != nil {
 				return err
 			}
@@ -78,11 +74,7 @@ func (a *app) groupListCmd() *cobra.Command {
 			}
 			items, next, err := collect(p, func(limit int, token string) ([]api.Group, string, error) {
 				params := api.ListGroupsParams{NamePrefix: nonEmpty(prefix), Limit: &limit, PageToken: nonEmpty(token)}
-				res, err := c.API.ListGroupsWithResponse(cmd.Context(), &params)
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.GroupList](c.API.ListGroups(cmd.Context(), &params))
 				if err != nil {
 					return nil, "", err
 				}
@@ -113,11 +105,7 @@ func (a *app) groupShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.GetGroupWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			g, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			g, err := decode[api.Group](c.API.GetGroup(cmd.Context(), args[0]))
 			if err != nil {
 				return err
 			}
@@ -141,11 +129,7 @@ func (a *app) groupUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.UpdateGroupWithResponse(cmd.Context(), args[0], body)
-			if err != nil {
-				return err
-			}
-			g, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			g, err := decode[api.Group](c.API.UpdateGroup(cmd.Context(), args[0], body))
 			if err != nil {
 				return err
 			}
@@ -166,11 +150,7 @@ func (a *app) groupDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.DeleteGroupWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.DeleteGroup(cmd.Context(), args[0])); err != nil {
 				return err
 			}
 			return a.report(nil, "Group %s deleted.", args[0])
@@ -210,15 +190,7 @@ func (a *app) groupMemberCmd(verb, short string) *cobra.Command {
 // setGroupMember adds user to group, or removes it.
 func setGroupMember(ctx context.Context, c *client.Client, group, user string, add bool) error {
 	if add {
-		res, err := c.API.AddGroupMemberWithResponse(ctx, group, user)
-		if err != nil {
-			return err
-		}
-		return client.Err(res.HTTPResponse, res.Body)
+		return done(c.API.AddGroupMember(ctx, group, user))
 	}
-	res, err := c.API.RemoveGroupMemberWithResponse(ctx, group, user)
-	if err != nil {
-		return err
-	}
-	return client.Err(res.HTTPResponse, res.Body)
+	return done(c.API.RemoveGroupMember(ctx, group, user))
 }

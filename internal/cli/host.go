@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nimbus-cloud/nimbus/api"
-	"github.com/nimbus-cloud/nimbus/client"
 )
 
 func (a *app) hostCmd() *cobra.Command {
@@ -147,11 +146,7 @@ different), KEY (present), !KEY (absent).`,
 			}
 			items, next, err := collect(p, func(limit int, token string) ([]api.Host, string, error) {
 				params.Limit, params.PageToken = &limit, nonEmpty(token)
-				res, err := c.API.ListHostsWithResponse(cmd.Context(), &params)
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.HostList](c.API.ListHosts(cmd.Context(), &params))
 				if err != nil {
 					return nil, "", err
 				}
@@ -191,11 +186,7 @@ func (a *app) hostShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.GetHostWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			h, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			h, err := decode[api.Host](c.API.GetHost(cmd.Context(), args[0]))
 			if err != nil {
 				return err
 			}
@@ -232,11 +223,7 @@ func (a *app) hostCreateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.CreateHostWithResponse(cmd.Context(), body)
-			if err != nil {
-				return err
-			}
-			h, err := result(res.HTTPResponse, res.Body, res.JSON201)
+			h, err := decode[api.Host](c.API.CreateHost(cmd.Context(), body))
 			if err != nil {
 				return err
 			}
@@ -282,11 +269,7 @@ func (a *app) hostLabelCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.UpdateHostLabelsWithResponse(cmd.Context(), args[0], body)
-			if err != nil {
-				return err
-			}
-			h, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			h, err := decode[api.Host](c.API.UpdateHostLabels(cmd.Context(), args[0], body))
 			if err != nil {
 				return err
 			}
@@ -306,11 +289,7 @@ func (a *app) hostStateCmd(verb string, state api.HostSettableState, short strin
 			if err != nil {
 				return err
 			}
-			res, err := c.API.UpdateHostWithResponse(cmd.Context(), args[0], api.HostUpdate{State: &state})
-			if err != nil {
-				return err
-			}
-			h, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			h, err := decode[api.Host](c.API.UpdateHost(cmd.Context(), args[0], api.HostUpdate{State: &state}))
 			if err != nil {
 				return err
 			}
@@ -329,11 +308,7 @@ func (a *app) hostDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.DeleteHostWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.DeleteHost(cmd.Context(), args[0])); err != nil {
 				return err
 			}
 			return a.report(nil, "Host %s deleted.", args[0])

@@ -138,11 +138,7 @@ func (q *quotaTarget) tenant(ctx context.Context, c *client.Client, args []strin
 	case q.user == "":
 		return args[0], nil
 	}
-	res, err := c.API.GetUserWithResponse(ctx, q.user)
-	if err != nil {
-		return "", err
-	}
-	u, err := result(res.HTTPResponse, res.Body, res.JSON200)
+	u, err := decode[api.User](c.API.GetUser(ctx, q.user))
 	if err != nil {
 		return "", fmt.Errorf("user %s: %w", q.user, err)
 	}
@@ -201,15 +197,7 @@ network 10240).`,
 			if err != nil {
 				return err
 			}
-			res, err := c.API.PutQuotaWithResponse(cmd.Context(), tenant, cluster, api.QuotaPut{Tiers: tiers})
-			if err != nil {
-				return err
-			}
-			v := res.JSON200
-			if v == nil {
-				v = res.JSON201
-			}
-			q, err := result(res.HTTPResponse, res.Body, v)
+			q, err := decode[api.Quota](c.API.PutQuota(cmd.Context(), tenant, cluster, api.QuotaPut{Tiers: tiers}))
 			if err != nil {
 				return err
 			}
@@ -242,11 +230,7 @@ func (a *app) quotaShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.GetQuotaWithResponse(cmd.Context(), tenant, cluster)
-			if err != nil {
-				return err
-			}
-			q, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			q, err := decode[api.Quota](c.API.GetQuota(cmd.Context(), tenant, cluster))
 			if err != nil {
 				return err
 			}
@@ -316,22 +300,14 @@ func (a *app) quotaListCmd() *cobra.Command {
 			items, next, err := collect(p, func(limit int, token string) ([]api.Quota, string, error) {
 				if tenant == "" {
 					params := api.ListQuotasParams{Cluster: nonEmpty(cluster), Limit: &limit, PageToken: nonEmpty(token)}
-					res, err := c.API.ListQuotasWithResponse(cmd.Context(), &params)
-					if err != nil {
-						return nil, "", err
-					}
-					page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+					page, err := decode[api.QuotaList](c.API.ListQuotas(cmd.Context(), &params))
 					if err != nil {
 						return nil, "", err
 					}
 					return page.Items, page.NextPageToken, nil
 				}
 				params := api.ListTenantQuotasParams{Limit: &limit, PageToken: nonEmpty(token)}
-				res, err := c.API.ListTenantQuotasWithResponse(cmd.Context(), tenant, &params)
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.QuotaList](c.API.ListTenantQuotas(cmd.Context(), tenant, &params))
 				if err != nil {
 					return nil, "", err
 				}
@@ -384,11 +360,7 @@ func (a *app) quotaDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.DeleteQuotaWithResponse(cmd.Context(), tenant, cluster)
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.DeleteQuota(cmd.Context(), tenant, cluster)); err != nil {
 				return err
 			}
 			return a.report(nil, "Quota of %s on cluster %s deleted.", tenant, cluster)

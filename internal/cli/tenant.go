@@ -7,7 +7,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nimbus-cloud/nimbus/api"
-	"github.com/nimbus-cloud/nimbus/client"
 )
 
 func (a *app) tenantCmd() *cobra.Command {
@@ -46,11 +45,7 @@ func (a *app) tenantCreateCmd() *cobra.Command {
 				return err
 			}
 			body := api.TenantCreate{Name: args[0], Description: nonEmpty(description), AdminEmail: nonEmpty(adminEmail)}
-			res, err := c.API.CreateTenantWithResponse(cmd.Context(), body)
-			if err != nil {
-				return err
-			}
-			t, err := result(res.HTTPResponse, res.Body, res.JSON201)
+			t, err := decode[api.Tenant](c.API.CreateTenant(cmd.Context(), body))
 			if err != nil {
 				return err
 			}
@@ -85,11 +80,7 @@ func (a *app) tenantListCmd() *cobra.Command {
 			}
 			items, next, err := collect(p, func(limit int, token string) ([]api.Tenant, string, error) {
 				params.Limit, params.PageToken = &limit, nonEmpty(token)
-				res, err := c.API.ListTenantsWithResponse(cmd.Context(), &params)
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.TenantList](c.API.ListTenants(cmd.Context(), &params))
 				if err != nil {
 					return nil, "", err
 				}
@@ -124,11 +115,7 @@ func (a *app) tenantShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.GetTenantWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			t, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			t, err := decode[api.Tenant](c.API.GetTenant(cmd.Context(), args[0]))
 			if err != nil {
 				return err
 			}
@@ -155,11 +142,7 @@ func (a *app) tenantUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.UpdateTenantWithResponse(cmd.Context(), args[0], body)
-			if err != nil {
-				return err
-			}
-			t, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			t, err := decode[api.Tenant](c.API.UpdateTenant(cmd.Context(), args[0], body))
 			if err != nil {
 				return err
 			}
@@ -181,11 +164,7 @@ func (a *app) tenantDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.DeleteTenantWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.DeleteTenant(cmd.Context(), args[0])); err != nil {
 				return err
 			}
 			return a.report(nil, "Tenant %s deleted.", args[0])
@@ -205,11 +184,7 @@ func (a *app) tenantMembersCmd() *cobra.Command {
 				return err
 			}
 			items, next, err := collect(p, func(limit int, token string) ([]api.Member, string, error) {
-				res, err := c.API.ListMembersWithResponse(cmd.Context(), args[0], &api.ListMembersParams{Limit: &limit, PageToken: nonEmpty(token)})
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.MemberList](c.API.ListMembers(cmd.Context(), args[0], &api.ListMembersParams{Limit: &limit, PageToken: nonEmpty(token)}))
 				if err != nil {
 					return nil, "", err
 				}
@@ -267,21 +242,13 @@ func (a *app) tenantAddMemberCmd() *cobra.Command {
 			body := api.RoleUpdate{Role: api.Role(role)}
 			var m *api.Member
 			if user != "" {
-				res, err := c.API.SetUserRoleWithResponse(cmd.Context(), tenant, user, body)
-				if err != nil {
-					return err
-				}
-				m, err = result(res.HTTPResponse, res.Body, res.JSON200)
+				m, err = decode[api.Member](c.API.SetUserRole(cmd.Context(), tenant, user, body))
 				if err != nil {
 					return err
 				}
 				return a.report(m, "User %s is now %s of %s.", user, role, tenant)
 			}
-			res, err := c.API.SetGroupRoleWithResponse(cmd.Context(), tenant, group, body)
-			if err != nil {
-				return err
-			}
-			m, err = result(res.HTTPResponse, res.Body, res.JSON200)
+			m, err = decode[api.Member](c.API.SetGroupRole(cmd.Context(), tenant, group, body))
 			if err != nil {
 				return err
 			}
@@ -311,20 +278,12 @@ func (a *app) tenantRemoveMemberCmd() *cobra.Command {
 				return err
 			}
 			if user != "" {
-				res, err := c.API.RemoveUserRoleWithResponse(cmd.Context(), tenant, user)
-				if err != nil {
-					return err
-				}
-				if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+				if err := done(c.API.RemoveUserRole(cmd.Context(), tenant, user)); err != nil {
 					return err
 				}
 				return a.report(nil, "User %s has no direct role in %s now.", user, tenant)
 			}
-			res, err := c.API.RemoveGroupRoleWithResponse(cmd.Context(), tenant, group)
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.RemoveGroupRole(cmd.Context(), tenant, group)); err != nil {
 				return err
 			}
 			return a.report(nil, "Group %s has no role in %s now.", group, tenant)

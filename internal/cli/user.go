@@ -179,11 +179,7 @@ The password comes from --password, else $NIMBUS_NEW_PASSWORD, else a prompt
 			if f.role != "" {
 				body.Role = ptr(api.Role(f.role))
 			}
-			res, err := c.API.CreateUserWithResponse(cmd.Context(), body)
-			if err != nil {
-				return err
-			}
-			u, err := result(res.HTTPResponse, res.Body, res.JSON201)
+			u, err := decode[api.User](c.API.CreateUser(cmd.Context(), body))
 			if err != nil {
 				return err
 			}
@@ -224,11 +220,7 @@ func (a *app) createUserBatch(cmd *cobra.Command, c *client.Client, f userCreate
 	if f.role != "" {
 		body.Role = ptr(api.Role(f.role))
 	}
-	res, err := c.API.BatchCreateUsersWithResponse(cmd.Context(), body)
-	if err != nil {
-		return err
-	}
-	batch, err := result(res.HTTPResponse, res.Body, res.JSON201)
+	batch, err := decode[api.UserBatchResult](c.API.BatchCreateUsers(cmd.Context(), body))
 	if err != nil {
 		var apiErr *client.Error
 		if errors.As(err, &apiErr) && len(apiErr.Conflicts) > 0 {
@@ -266,11 +258,7 @@ func (a *app) userListCmd() *cobra.Command {
 			params.Enabled = changed(cmd, "enabled", enabled)
 			items, next, err := collect(p, func(limit int, token string) ([]api.User, string, error) {
 				params.Limit, params.PageToken = &limit, nonEmpty(token)
-				res, err := c.API.ListUsersWithResponse(cmd.Context(), &params)
-				if err != nil {
-					return nil, "", err
-				}
-				page, err := result(res.HTTPResponse, res.Body, res.JSON200)
+				page, err := decode[api.UserList](c.API.ListUsers(cmd.Context(), &params))
 				if err != nil {
 					return nil, "", err
 				}
@@ -299,11 +287,7 @@ func (a *app) userShowCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.GetUserWithResponse(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			u, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			u, err := decode[api.User](c.API.GetUser(cmd.Context(), args[0]))
 			if err != nil {
 				return err
 			}
@@ -344,11 +328,7 @@ func (a *app) userUpdateCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.UpdateUserWithResponse(cmd.Context(), args[0], body)
-			if err != nil {
-				return err
-			}
-			u, err := result(res.HTTPResponse, res.Body, res.JSON200)
+			u, err := decode[api.User](c.API.UpdateUser(cmd.Context(), args[0], body))
 			if err != nil {
 				return err
 			}
@@ -383,11 +363,7 @@ func (a *app) userDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := c.API.DeleteUserWithResponse(cmd.Context(), name)
-			if err != nil {
-				return err
-			}
-			if err := client.Err(res.HTTPResponse, res.Body); err != nil {
+			if err := done(c.API.DeleteUser(cmd.Context(), name)); err != nil {
 				return err
 			}
 			return a.report(nil, "User %s deleted.", name)
