@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/auth"
 	"github.com/nimbus-cloud/nimbus/internal/problem"
@@ -55,13 +56,10 @@ func (s *Server) resolve(r *http.Request) (*Principal, error) {
 	return nil, errNoCredentials
 }
 
-func (s *Server) resolveToken(r *http.Request, tok string) (*Principal, error) {
-	expired := problem.Unauthenticated("token is invalid or expired: log in again with `nimbus login`")
-	if !auth.LooksLikeToken(tok) {
-		return nil, expired
-	}
-	hash := auth.HashSecret(tok)
-	key := "t:" + hash
+// resolveCached returns the principal cached under key while the store's
+// auth epoch stands still, else resolves it afresh with resolve (which also
+// says until when it may be cached) and caches it.
+func (s *Server) resolveCached(r *http.Request, key string, resolve func(tx store.Tx, now time.Time) (*Principal, time.Time, error)) (*Principal, error) {
 	var p *Principal
 	err := s.store.Read(r.Context(), func(tx store.Tx) error {
 		now := s.now()
@@ -73,26 +71,40 @@ func (s *Server) resolveToken(r *http.Request, tok string) (*Principal, error) {
 			p = cached
 			return nil
 		}
-		ta, err := tx.GetTokenAuth(r.Context(), hash, now)
-		if errors.Is(err, store.ErrNotFound) {
-			return expired
-		}
-		if err != nil {
+		var expires time.Time
+		if p, expires, err = resolve(tx, now); err != nil {
 			return err
 		}
-		if !ta.User.Enabled {
-			return problem.Unauthenticated("user %q is disabled: ask a platform admin", ta.User.Name)
-		}
-		roles, err := tx.EffectiveRoles(r.Context(), ta.User.ID)
-		if err != nil {
-			return err
-		}
-		p = &Principal{UserID: ta.User.ID, UserName: ta.User.Name, PlatformAdmin: ta.User.PlatformAdmin,
-			TokenID: ta.Token.ID, Roles: roles}
-		s.creds.put(key, p, epoch, ta.Token.ExpiresAt, now)
+		s.creds.put(key, p, epoch, expires, now)
 		return nil
 	})
 	return p, err
+}
+
+func (s *Server) resolveToken(r *http.Request, tok string) (*Principal, error) {
+	expired := problem.Unauthenticated("token is invalid or expired: log in again with `nimbus login`")
+	if !auth.LooksLikeToken(tok) {
+		return nil, expired
+	}
+	hash := auth.HashSecret(tok)
+	return s.resolveCached(r, "t:"+hash, func(tx store.Tx, now time.Time) (*Principal, time.Time, error) {
+		ta, err := tx.GetTokenAuth(r.Context(), hash, now)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, time.Time{}, expired
+		}
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		if !ta.User.Enabled {
+			return nil, time.Time{}, problem.Unauthenticated("user %q is disabled: ask a platform admin", ta.User.Name)
+		}
+		roles, err := tx.EffectiveRoles(r.Context(), ta.User.ID)
+		if err != nil {
+			return nil, time.Time{}, err
+		}
+		return &Principal{UserID: ta.User.ID, UserName: ta.User.Name, PlatformAdmin: ta.User.PlatformAdmin,
+			TokenID: ta.Token.ID, Roles: roles}, ta.Token.ExpiresAt, nil
+	})
 }
 
 func (s *Server) resolveAPIKey(r *http.Request, appKey, secret string) (*Principal, error) {
@@ -101,39 +113,25 @@ func (s *Server) resolveAPIKey(r *http.Request, appKey, secret string) (*Princip
 		return nil, bad
 	}
 	secretHash := auth.HashSecret(secret)
-	key := "k:" + appKey + ":" + secretHash
-	var p *Principal
-	err := s.store.Read(r.Context(), func(tx store.Tx) error {
-		now := s.now()
-		epoch, err := tx.AuthEpoch(r.Context())
-		if err != nil {
-			return err
-		}
-		if cached, ok := s.creds.get(key, epoch, now); ok {
-			p = cached
-			return nil
-		}
+	return s.resolveCached(r, "k:"+appKey+":"+secretHash, func(tx store.Tx, now time.Time) (*Principal, time.Time, error) {
 		ka, err := tx.GetAPIKeyAuth(r.Context(), appKey)
 		if errors.Is(err, store.ErrNotFound) {
-			return bad
+			return nil, time.Time{}, bad
 		}
 		if err != nil {
-			return err
+			return nil, time.Time{}, err
 		}
 		if subtle.ConstantTimeCompare([]byte(ka.Key.SecretHash), []byte(secretHash)) != 1 ||
 			!ka.Key.Usable(now) || !ka.User.Enabled {
-			return bad
+			return nil, time.Time{}, bad
 		}
 		roles, err := tx.EffectiveRoles(r.Context(), ka.User.ID)
 		if err != nil {
-			return err
+			return nil, time.Time{}, err
 		}
-		p = &Principal{UserID: ka.User.ID, UserName: ka.User.Name, PlatformAdmin: ka.User.PlatformAdmin,
-			AppKey: ka.Key.AppKey, KeyTenantID: ka.Key.TenantID, KeyPerms: ka.Key.Permissions, Roles: roles}
-		s.creds.put(key, p, epoch, ka.Key.ExpiresAt, now)
-		return nil
+		return &Principal{UserID: ka.User.ID, UserName: ka.User.Name, PlatformAdmin: ka.User.PlatformAdmin,
+			AppKey: ka.Key.AppKey, KeyTenantID: ka.Key.TenantID, KeyPerms: ka.Key.Permissions, Roles: roles}, ka.Key.ExpiresAt, nil
 	})
-	return p, err
 }
 
 // clientIP is the address of the caller as seen by this server.
