@@ -33,9 +33,9 @@ func (h handlers) ListAPIKeys(ctx context.Context, req api.ListAPIKeysRequestObj
 		if err != nil {
 			return pageErr(err)
 		}
-		names := map[string]string{}
+		l := newLookup(tx)
 		for _, k := range keys {
-			creator, err := userName(ctx, tx, names, k.UserID)
+			creator, err := l.userName(ctx, k.UserID)
 			if err != nil {
 				return err
 			}
@@ -48,19 +48,6 @@ func (h handlers) ListAPIKeys(ctx context.Context, req api.ListAPIKeysRequestObj
 		return nil, err
 	}
 	return api.ListAPIKeys200JSONResponse(out), nil
-}
-
-// userName looks a user's name up once per request.
-func userName(ctx context.Context, tx store.Tx, cache map[string]string, id string) (string, error) {
-	if n, ok := cache[id]; ok {
-		return n, nil
-	}
-	u, err := tx.GetUser(ctx, id)
-	if err != nil {
-		return "", err
-	}
-	cache[id] = u.Name
-	return u.Name, nil
 }
 
 // CreateAPIKey issues an AppKey/AppSecret pair; the secret is only in this
@@ -137,7 +124,7 @@ func (h handlers) GetAPIKey(ctx context.Context, req api.GetAPIKeyRequestObject)
 		if err != nil {
 			return err
 		}
-		creator, err := userName(ctx, tx, map[string]string{}, k.UserID)
+		creator, err := newLookup(tx).userName(ctx, k.UserID)
 		out = apiKeyToAPI(k, creator, t.Name)
 		return err
 	})

@@ -32,12 +32,9 @@ func (h handlers) ListAudit(ctx context.Context, req api.ListAuditRequestObject)
 	out := api.AuditRecordList{Items: []api.AuditRecord{}}
 	err := h.store.Read(ctx, func(tx store.Tx) error {
 		if params.Tenant != nil {
-			t, err := tx.GetTenantByName(ctx, *params.Tenant)
+			t, err := tenantFor(ctx, tx, *params.Tenant, PermTenantRead)
 			if err != nil {
-				return wrapNotFound(err, "tenant", *params.Tenant)
-			}
-			if !p.canRead(t.ID) {
-				return problem.NotFound("tenant", *params.Tenant)
+				return err
 			}
 			f.TenantIDs = []string{t.ID}
 		}

@@ -114,16 +114,17 @@ func auditToAPI(r store.AuditRecord) api.AuditRecord {
 	return out
 }
 
-// lookup loads the tenants and clusters a response refers to by ID, each
+// lookup loads the tenants, users and clusters a response refers to by ID, each
 // at most once per request.
 type lookup struct {
 	tx       store.Tx
 	tenants  map[string]string // ID -> name
+	users    map[string]string // ID -> name
 	clusters map[string]store.Cluster
 }
 
 func newLookup(tx store.Tx) *lookup {
-	return &lookup{tx: tx, tenants: map[string]string{}, clusters: map[string]store.Cluster{}}
+	return &lookup{tx: tx, tenants: map[string]string{}, users: map[string]string{}, clusters: map[string]store.Cluster{}}
 }
 
 // tenantName returns the name of tenant id, or "" when id is "".
@@ -140,6 +141,19 @@ func (l *lookup) tenantName(ctx context.Context, id string) (string, error) {
 	}
 	l.tenants[id] = t.Name
 	return t.Name, nil
+}
+
+// userName returns the name of user id.
+func (l *lookup) userName(ctx context.Context, id string) (string, error) {
+	if name, ok := l.users[id]; ok {
+		return name, nil
+	}
+	u, err := l.tx.GetUser(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	l.users[id] = u.Name
+	return u.Name, nil
 }
 
 // cluster returns cluster id.
