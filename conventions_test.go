@@ -13,7 +13,7 @@ import (
 )
 
 // testHelpers are packages made for tests; they may import "testing".
-var testHelpers = []string{"internal/testpg", "internal/store/storetest"}
+var testHelpers = []string{"internal/testpg", "internal/store/storetest", "internal/testreq"}
 
 // TestPackageConventions checks that every package has a doc comment and
 // that production code never imports "testing".
