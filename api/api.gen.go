@@ -671,6 +671,9 @@ type Cluster struct {
 	// Description What the cluster is for.
 	Description string `json:"description"`
 
+	// HeartbeatTimeoutSeconds Silence after which a host of the cluster is down and its instances are placed elsewhere (3 to 3600 s, default 15).
+	HeartbeatTimeoutSeconds int `json:"heartbeat_timeout_seconds"`
+
 	// HostCount Number of hosts.
 	HostCount int `json:"host_count"`
 
@@ -707,6 +710,9 @@ type ClusterCreate struct {
 	// Description Free text describing the object.
 	Description *Description `json:"description,omitempty"`
 
+	// HeartbeatTimeoutSeconds Silence after which a host of the cluster is down and its instances are placed elsewhere (3 to 3600 s, default 15).
+	HeartbeatTimeoutSeconds *int `json:"heartbeat_timeout_seconds,omitempty"`
+
 	// MemoryOvercommit Memory overcommit multiplier (1 to 10).
 	MemoryOvercommit *float64 `json:"memory_overcommit,omitempty"`
 
@@ -741,6 +747,9 @@ type ClusterUpdate struct {
 
 	// Description Free text describing the object.
 	Description *Description `json:"description,omitempty"`
+
+	// HeartbeatTimeoutSeconds Silence after which a host of the cluster is down and its instances are placed elsewhere (3 to 3600 s, default 15).
+	HeartbeatTimeoutSeconds *int `json:"heartbeat_timeout_seconds,omitempty"`
 
 	// MemoryOvercommit A multiplier of physical capacity (1 to 10).
 	MemoryOvercommit *Overcommit `json:"memory_overcommit,omitempty"`

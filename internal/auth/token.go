@@ -14,6 +14,9 @@ const (
 	TokenPrefix     = "nmt_"
 	AppKeyPrefix    = "nak_"
 	AppSecretPrefix = "nas_"
+	JoinTokenPrefix = "njt_"
+	HostCredPrefix  = "nhc_"
+	AgentKeyPrefix  = "nag_"
 )
 
 // Random bytes behind each credential.
@@ -71,3 +74,22 @@ func LooksLikeAppKey(s string) bool { return looksLike(s, AppKeyPrefix, appKeyBy
 
 // LooksLikeAppSecret reports whether s has the exact shape of an API secret.
 func LooksLikeAppSecret(s string) bool { return looksLike(s, AppSecretPrefix, appSecretBytes) }
+
+// NewJoinToken returns a new single-use host join token: "njt_" and 43
+// base64url characters. Store only HashSecret of it.
+func NewJoinToken() string { return newOpaque(JoinTokenPrefix, tokenBytes) }
+
+// LooksLikeJoinToken reports whether s has the exact shape of a join token.
+func LooksLikeJoinToken(s string) bool { return looksLike(s, JoinTokenPrefix, tokenBytes) }
+
+// NewHostCredential returns a new host credential, the bearer an agent
+// presents: "nhc_" and 43 base64url characters. Store only HashSecret of it.
+func NewHostCredential() string { return newOpaque(HostCredPrefix, tokenBytes) }
+
+// LooksLikeHostCredential reports whether s has the exact shape of a host
+// credential.
+func LooksLikeHostCredential(s string) bool { return looksLike(s, HostCredPrefix, tokenBytes) }
+
+// NewAgentKey returns a new key the server presents to an agent: "nag_" and
+// 43 base64url characters.
+func NewAgentKey() string { return newOpaque(AgentKeyPrefix, tokenBytes) }

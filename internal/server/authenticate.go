@@ -16,6 +16,7 @@ import (
 // publicPaths answer without credentials.
 var publicPaths = map[string]bool{
 	"/api/v1/auth/login":   true,
+	"/api/v1/agent/join":   true,
 	"/api/v1/openapi.json": true,
 }
 
@@ -38,6 +39,14 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			problem.Write(w, r, pe)
 			return
 		}
+		if agentCall := strings.HasPrefix(r.URL.Path, "/api/v1/agent/"); agentCall != (p.HostID != "") {
+			msg := "host credentials are for the Agent calls only"
+			if agentCall {
+				msg = "the Agent calls take a host credential (`nhc_...`), as `nimbus agent` sends"
+			}
+			problem.Write(w, r, problem.Forbidden("%s", msg))
+			return
+		}
 		infoFrom(r.Context()).principal = p
 		next.ServeHTTP(w, r)
 	})
@@ -48,7 +57,11 @@ var errNoCredentials = problem.Unauthenticated("no credentials: log in with `nim
 func (s *Server) resolve(r *http.Request) (*Principal, error) {
 	h := r.Header.Get("Authorization")
 	if tok, ok := strings.CutPrefix(h, "Bearer "); ok {
-		return s.resolveToken(r, strings.TrimSpace(tok))
+		tok = strings.TrimSpace(tok)
+		if strings.HasPrefix(tok, auth.HostCredPrefix) {
+			return s.resolveHost(r, tok)
+		}
+		return s.resolveToken(r, tok)
 	}
 	if appKey, secret, ok := r.BasicAuth(); ok {
 		return s.resolveAPIKey(r, appKey, secret)
@@ -132,6 +145,25 @@ func (s *Server) resolveAPIKey(r *http.Request, appKey, secret string) (*Princip
 		return &Principal{UserID: ka.User.ID, UserName: ka.User.Name, PlatformAdmin: ka.User.PlatformAdmin,
 			AppKey: ka.Key.AppKey, KeyTenantID: ka.Key.TenantID, KeyPerms: ka.Key.Permissions, Roles: roles}, ka.Key.ExpiresAt, nil
 	})
+}
+
+// resolveHost authenticates an agent by its host credential. Host
+// principals hold no tenant roles: they may only make the Agent calls.
+func (s *Server) resolveHost(r *http.Request, cred string) (*Principal, error) {
+	bad := problem.Unauthenticated("host credential is invalid or the host was removed: join the host again with a new `nimbus host join-command`")
+	if !auth.LooksLikeHostCredential(cred) {
+		return nil, bad
+	}
+	var p *Principal
+	err := s.store.Read(r.Context(), func(tx store.Tx) error {
+		h, err := tx.GetHostByCredential(r.Context(), auth.HashSecret(cred))
+		if errors.Is(err, store.ErrNotFound) {
+			return bad
+		}
+		p = &Principal{HostID: h.ID, HostName: h.Name}
+		return err
+	})
+	return p, err
 }
 
 // clientIP is the address of the caller as seen by this server.

@@ -9,27 +9,29 @@ import (
 
 // Permissions are `resource:verb` strings. API keys carry a subset of them.
 const (
-	PermTenantRead   = "tenant:read"
-	PermTenantWrite  = "tenant:write"
-	PermMembersRead  = "members:read"
-	PermMembersWrite = "members:write"
-	PermQuotaRead    = "quota:read"
-	PermClusterRead  = "cluster:read"
-	PermClusterWrite = "cluster:write"
-	PermHostRead     = "host:read"
-	PermHostWrite    = "host:write"
-	PermAPIKeyWrite  = "apikey:write"
-	PermAuditRead    = "audit:read"
+	PermTenantRead    = "tenant:read"
+	PermTenantWrite   = "tenant:write"
+	PermMembersRead   = "members:read"
+	PermMembersWrite  = "members:write"
+	PermQuotaRead     = "quota:read"
+	PermClusterRead   = "cluster:read"
+	PermClusterWrite  = "cluster:write"
+	PermHostRead      = "host:read"
+	PermHostWrite     = "host:write"
+	PermAPIKeyWrite   = "apikey:write"
+	PermAuditRead     = "audit:read"
+	PermInstanceRead  = "instance:read"
+	PermInstanceWrite = "instance:write"
 )
 
-var viewerPerms = []string{PermTenantRead, PermMembersRead, PermQuotaRead, PermClusterRead, PermHostRead}
+var viewerPerms = []string{PermTenantRead, PermMembersRead, PermQuotaRead, PermClusterRead, PermHostRead, PermInstanceRead}
 
 // rolePerms lists what each tenant role may do in its tenant.
 var rolePerms = map[string][]string{
 	store.RoleViewer: viewerPerms,
-	store.RoleMember: append(slices.Clone(viewerPerms), PermAPIKeyWrite),
-	store.RoleAdmin: append(slices.Clone(viewerPerms), PermAPIKeyWrite, PermTenantWrite, PermMembersWrite,
-		PermAuditRead, PermClusterWrite, PermHostWrite),
+	store.RoleMember: append(slices.Clone(viewerPerms), PermAPIKeyWrite, PermInstanceWrite),
+	store.RoleAdmin: append(slices.Clone(viewerPerms), PermAPIKeyWrite, PermInstanceWrite, PermTenantWrite,
+		PermMembersWrite, PermAuditRead, PermClusterWrite, PermHostWrite),
 }
 
 // AllPermissions is every permission a role can grant, sorted.
@@ -53,6 +55,10 @@ type Principal struct {
 	KeyPerms    []string
 	// Roles maps tenant IDs to the caller's effective role there.
 	Roles map[string]string
+	// HostID and HostName are set when the caller is a host's agent: it
+	// may make the Agent calls for that host and nothing else.
+	HostID   string
+	HostName string
 }
 
 // isPlatformAdmin reports whether the caller may act platform-wide. API keys

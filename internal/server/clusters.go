@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/internal/problem"
@@ -115,6 +116,9 @@ func (h handlers) CreateCluster(ctx context.Context, req api.CreateClusterReques
 	if in.Strategy != nil {
 		c.Strategy = string(*in.Strategy)
 	}
+	if in.HeartbeatTimeoutSeconds != nil {
+		c.HeartbeatTimeout = time.Duration(*in.HeartbeatTimeoutSeconds) * time.Second
+	}
 	v := validate.New()
 	v.TenantName("name", c.Name)
 	validateCluster(v, c)
@@ -227,6 +231,9 @@ func (h handlers) UpdateCluster(ctx context.Context, req api.UpdateClusterReques
 		}
 		if in.Registry != nil {
 			c.Registry = *in.Registry
+		}
+		if in.HeartbeatTimeoutSeconds != nil {
+			c.HeartbeatTimeout = time.Duration(*in.HeartbeatTimeoutSeconds) * time.Second
 		}
 		if err := tx.UpdateCluster(ctx, &c); err != nil {
 			return err

@@ -75,3 +75,11 @@ func ptr[T any](v T) *T { return &v }
 func sortBy[T any](s []T, key func(T) string) {
 	slices.SortFunc(s, func(a, b T) int { return strings.Compare(key(a), key(b)) })
 }
+
+// ignoreNotFound drops the store's ErrNotFound.
+func ignoreNotFound(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	return err
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"math"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/internal/store"
@@ -26,19 +27,20 @@ func allocatable(capacity store.HostResources, c store.Cluster) api.Capacity {
 // platform cluster.
 func clusterToAPI(c store.Cluster, owner string) api.Cluster {
 	out := api.Cluster{
-		ID:               c.ID,
-		Name:             c.Name,
-		Description:      c.Description,
-		CPUOvercommit:    c.CPUOvercommit,
-		MemoryOvercommit: c.MemoryOvercommit,
-		Strategy:         api.Strategy(c.Strategy),
-		Registry:         c.Registry,
-		HostCount:        c.HostCount,
-		Capacity:         capacityToAPI(c.Capacity),
-		Allocatable:      allocatable(c.Capacity, c),
-		Usage:            capacityToAPI(c.Usage),
-		CreatedAt:        c.CreatedAt,
-		UpdatedAt:        c.UpdatedAt,
+		ID:                      c.ID,
+		Name:                    c.Name,
+		Description:             c.Description,
+		CPUOvercommit:           c.CPUOvercommit,
+		MemoryOvercommit:        c.MemoryOvercommit,
+		Strategy:                api.Strategy(c.Strategy),
+		Registry:                c.Registry,
+		HeartbeatTimeoutSeconds: int(c.HeartbeatTimeout / time.Second),
+		HostCount:               c.HostCount,
+		Capacity:                capacityToAPI(c.Capacity),
+		Allocatable:             allocatable(c.Capacity, c),
+		Usage:                   capacityToAPI(c.Usage),
+		CreatedAt:               c.CreatedAt,
+		UpdatedAt:               c.UpdatedAt,
 	}
 	if owner != "" {
 		out.OwnerTenant = ptr(owner)

@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/google/uuid"
 	"log/slog"
 	"net/http"
 	"time"
@@ -34,6 +35,9 @@ type Options struct {
 	TokenTTL time.Duration
 	// Now returns the current time (default time.Now); tests may fix it.
 	Now func() time.Time
+	// AdvertiseURL is the server's URL as agents reach it, printed in join
+	// commands (default http://127.0.0.1:7070).
+	AdvertiseURL string
 }
 
 // Server serves the Nimbus REST API. Beyond metrics it keeps only a cache of
@@ -47,6 +51,10 @@ type Server struct {
 	metrics  *metrics
 	creds    *credCache
 	handler  http.Handler
+	wake     *wakeup
+	// holder names this server for the reconciler lease.
+	holder       string
+	advertiseURL string
 }
 
 // handlers implements the generated strict server interface.
@@ -60,12 +68,18 @@ func New(opts Options) (*Server, error) {
 		return nil, errors.New("server: no store")
 	}
 	s := &Server{
-		store:    opts.Store,
-		log:      opts.Logger,
-		tokenTTL: opts.TokenTTL,
-		now:      opts.Now,
-		metrics:  newMetrics(),
-		creds:    newCredCache(),
+		store:        opts.Store,
+		log:          opts.Logger,
+		tokenTTL:     opts.TokenTTL,
+		now:          opts.Now,
+		metrics:      newMetrics(),
+		creds:        newCredCache(),
+		wake:         newWakeup(),
+		holder:       uuid.Must(uuid.NewV7()).String(),
+		advertiseURL: opts.AdvertiseURL,
+	}
+	if s.advertiseURL == "" {
+		s.advertiseURL = "http://127.0.0.1:7070"
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -76,12 +90,13 @@ func New(opts Options) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.metrics.registry.MustRegister(usageCollector{s})
 	spec, err := api.Spec()
 	if err != nil {
 		return nil, fmt.Errorf("load API document: %w", err)
 	}
 	mux := http.NewServeMux()
-	strict := api.NewStrictHandlerWithOptions(handlers{s}, nil, api.StrictHTTPServerOptions{
+	strict := api.NewStrictHandlerWithOptions(handlers{s}, []api.StrictMiddlewareFunc{withHTTP}, api.StrictHTTPServerOptions{
 		RequestErrorHandlerFunc: func(w http.ResponseWriter, r *http.Request, err error) {
 			problem.Write(w, r, problem.New(http.StatusBadRequest, problem.CodeInvalidJSON, "%s", err))
 		},

@@ -11,6 +11,9 @@ const (
 	StrategyBinpack = "binpack"
 )
 
+// DefaultHeartbeatTimeout is a new cluster's host heartbeat timeout.
+const DefaultHeartbeatTimeout = 15 * time.Second
+
 // Cluster is a set of hosts, owned by the platform or by one tenant.
 type Cluster struct {
 	ID               string
@@ -21,6 +24,9 @@ type Cluster struct {
 	MemoryOvercommit float64
 	Strategy         string
 	Registry         string
+	// HeartbeatTimeout is how long a host may stay silent before it is down
+	// (DefaultHeartbeatTimeout when zero at creation).
+	HeartbeatTimeout time.Duration
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	// Read only totals over the cluster's hosts: filled by ListClusters and
@@ -50,8 +56,8 @@ type ClusterTx interface {
 	// LoadClusterTotals fills c's HostCount, Capacity and Usage.
 	LoadClusterTotals(ctx context.Context, c *Cluster) error
 	ListClusters(ctx context.Context, f ClusterFilter) (clusters []Cluster, next string, err error)
-	// UpdateCluster writes description, overcommits, strategy and registry
-	// and sets UpdatedAt.
+	// UpdateCluster writes description, overcommits, strategy, registry and
+	// heartbeat timeout and sets UpdatedAt.
 	UpdateCluster(ctx context.Context, c *Cluster) error
 	// DeleteCluster is an *InUseError while the cluster has hosts or quotas.
 	DeleteCluster(ctx context.Context, id string) error

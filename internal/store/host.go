@@ -38,6 +38,11 @@ type Host struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	LastHeartbeatAt time.Time // zero: never
+	// AgentURL is where the server reaches the host's agent (read only
+	// here: written by [AgentTx.SetHostAgent]).
+	AgentURL string
+	// Drivers is the agent's driver report as JSON (read only here).
+	Drivers string
 }
 
 // Label term operators.

@@ -46,4 +46,7 @@ type Tx interface {
 	HostTx
 	QuotaTx
 	AuditTx
+	InstanceTx
+	AgentTx
+	MetricTx
 }

@@ -3,13 +3,14 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/store"
 )
 
 // clusterCols selects a cluster c.
 const clusterCols = `c.id, c.name, c.description, COALESCE(c.owner_tenant_id, ''), c.cpu_overcommit, c.memory_overcommit,
-	c.strategy, c.registry, c.created_at, c.updated_at`
+	c.strategy, c.registry, c.heartbeat_timeout_ms, c.created_at, c.updated_at`
 
 // totalCols selects the totals ht of a cluster's hosts, after clusterCols.
 const totalCols = `, COALESCE(ht.n, 0), COALESCE(ht.cap_cpu, 0.0), COALESCE(ht.cap_memory_mib, 0), COALESCE(ht.cap_disk_mib, 0),
@@ -27,15 +28,16 @@ const clusterFrom = ` FROM clusters c LEFT JOIN (SELECT cluster_id, COUNT(*) AS 
 // scanCluster reads clusterCols, and totalCols when withTotals.
 func scanCluster(s interface{ Scan(...any) error }, withTotals bool) (store.Cluster, error) {
 	var c store.Cluster
-	var created, updated int64
+	var created, updated, heartbeatMS int64
 	dest := []any{&c.ID, &c.Name, &c.Description, &c.OwnerTenantID, &c.CPUOvercommit, &c.MemoryOvercommit,
-		&c.Strategy, &c.Registry, &created, &updated}
+		&c.Strategy, &c.Registry, &heartbeatMS, &created, &updated}
 	if withTotals {
 		dest = append(dest, &c.HostCount, &c.Capacity.CPU, &c.Capacity.MemoryMiB, &c.Capacity.DiskMiB, &c.Capacity.NetworkMbps,
 			&c.Usage.CPU, &c.Usage.MemoryMiB, &c.Usage.DiskMiB, &c.Usage.NetworkMbps)
 	}
 	err := s.Scan(dest...)
 	c.CreatedAt, c.UpdatedAt = fromMicros(created), fromMicros(updated)
+	c.HeartbeatTimeout = time.Duration(heartbeatMS) * time.Millisecond
 	return c, err
 }
 
@@ -55,15 +57,18 @@ func (t *tx) CreateCluster(ctx context.Context, c *store.Cluster) error {
 	if c.Strategy == "" {
 		c.Strategy = store.StrategySpread
 	}
+	if c.HeartbeatTimeout == 0 {
+		c.HeartbeatTimeout = store.DefaultHeartbeatTimeout
+	}
 	stamp(&c.CreatedAt)
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = c.CreatedAt
 	}
 	stamp(&c.UpdatedAt)
 	_, err := t.exec(ctx, `INSERT INTO clusters (id, name, description, owner_tenant_id, cpu_overcommit, memory_overcommit,
-		strategy, registry, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		strategy, registry, heartbeat_timeout_ms, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.Description, nullString(c.OwnerTenantID), c.CPUOvercommit, c.MemoryOvercommit,
-		c.Strategy, c.Registry, c.CreatedAt.UnixMicro(), c.UpdatedAt.UnixMicro())
+		c.Strategy, c.Registry, c.HeartbeatTimeout.Milliseconds(), c.CreatedAt.UnixMicro(), c.UpdatedAt.UnixMicro())
 	if isForeignKey(err) {
 		return &store.NotFoundError{Object: "tenant", Key: fmt.Sprintf("with id %q", c.OwnerTenantID)}
 	}
@@ -122,8 +127,9 @@ func (t *tx) ListClusters(ctx context.Context, f store.ClusterFilter) ([]store.C
 func (t *tx) UpdateCluster(ctx context.Context, c *store.Cluster) error {
 	c.UpdatedAt = now()
 	n, err := t.execN(ctx, `UPDATE clusters SET description = ?, cpu_overcommit = ?, memory_overcommit = ?,
-		strategy = ?, registry = ?, updated_at = ? WHERE id = ?`,
-		c.Description, c.CPUOvercommit, c.MemoryOvercommit, c.Strategy, c.Registry, c.UpdatedAt.UnixMicro(), c.ID)
+		strategy = ?, registry = ?, heartbeat_timeout_ms = ?, updated_at = ? WHERE id = ?`,
+		c.Description, c.CPUOvercommit, c.MemoryOvercommit, c.Strategy, c.Registry, c.HeartbeatTimeout.Milliseconds(),
+		c.UpdatedAt.UnixMicro(), c.ID)
 	if err != nil {
 		return wrap(err, "update cluster")
 	}
@@ -150,6 +156,13 @@ func (t *tx) DeleteCluster(ctx context.Context, id string) error {
 	}
 	if quotas > 0 {
 		return &store.InUseError{Object: fmt.Sprintf("cluster %q", c.Name), Reason: fmt.Sprintf("it has %d quotas", quotas)}
+	}
+	var instances int
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM instances WHERE cluster_id = ?", id).Scan(&instances); err != nil {
+		return wrap(err, "count cluster instances")
+	}
+	if instances > 0 {
+		return &store.InUseError{Object: fmt.Sprintf("cluster %q", c.Name), Reason: fmt.Sprintf("it has %d instances", instances)}
 	}
 	_, err = t.exec(ctx, "DELETE FROM clusters WHERE id = ?", id)
 	if isForeignKey(err) {

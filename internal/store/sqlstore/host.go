@@ -13,7 +13,7 @@ import (
 
 const hostCols = `h.id, h.name, h.cluster_id, h.address, h.cap_cpu, h.cap_memory_mib, h.cap_disk_mib, h.cap_network_mbps,
 	h.used_cpu, h.used_memory_mib, h.used_disk_mib, h.used_network_mbps, h.state, h.os, h.arch,
-	h.created_at, h.updated_at, h.last_heartbeat_at`
+	h.created_at, h.updated_at, h.last_heartbeat_at, h.agent_url, h.drivers`
 
 func scanHost(s interface{ Scan(...any) error }) (store.Host, error) {
 	var h store.Host
@@ -22,7 +22,7 @@ func scanHost(s interface{ Scan(...any) error }) (store.Host, error) {
 	err := s.Scan(&h.ID, &h.Name, &h.ClusterID, &h.Address,
 		&h.Capacity.CPU, &h.Capacity.MemoryMiB, &h.Capacity.DiskMiB, &h.Capacity.NetworkMbps,
 		&h.Usage.CPU, &h.Usage.MemoryMiB, &h.Usage.DiskMiB, &h.Usage.NetworkMbps,
-		&h.State, &h.OS, &h.Arch, &created, &updated, &heartbeat)
+		&h.State, &h.OS, &h.Arch, &created, &updated, &heartbeat, &h.AgentURL, &h.Drivers)
 	h.CreatedAt, h.UpdatedAt, h.LastHeartbeatAt = fromMicros(created), fromMicros(updated), fromNullMicros(heartbeat)
 	h.Labels = map[string]string{}
 	return h, err
@@ -210,6 +210,13 @@ func (t *tx) UpdateHostLabels(ctx context.Context, hostID string, set map[string
 }
 
 func (t *tx) DeleteHost(ctx context.Context, id string) error {
+	var placed int
+	if err := t.queryRow(ctx, "SELECT COUNT(*) FROM instances WHERE host_id = ?", id).Scan(&placed); err != nil {
+		return wrap(err, "count host instances")
+	}
+	if placed > 0 {
+		return &store.InUseError{Object: "host", Reason: fmt.Sprintf("it runs %d instances: drain it first", placed)}
+	}
 	n, err := t.execN(ctx, "DELETE FROM hosts WHERE id = ?", id)
 	if err != nil {
 		return wrap(err, "delete host")

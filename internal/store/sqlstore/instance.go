@@ -1,0 +1,223 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/nimbus-cloud/nimbus/internal/store"
+)
+
+const instanceCols = `i.id, i.tenant_id, i.cluster_id, i.name, i.priority, i.labels, i.constraints, i.driver, i.spec,
+	i.cpu, i.memory_mib, i.disk_mib, i.network_mbps, i.desired, COALESCE(i.host_id, ''), i.generation, i.restart_seq,
+	i.status, i.restarts, i.exit_code, i.oom_killed, i.message, i.started_at, i.created_at, i.updated_at,
+	tn.name, c.name, COALESCE(h.name, '')`
+
+const instanceFrom = ` FROM instances i JOIN tenants tn ON tn.id = i.tenant_id JOIN clusters c ON c.id = i.cluster_id
+	LEFT JOIN hosts h ON h.id = i.host_id`
+
+func scanInstance(s interface{ Scan(...any) error }) (store.Instance, error) {
+	var i store.Instance
+	var labels, constraints, spec string
+	var exit sql.NullInt64
+	var started sql.NullInt64
+	var created, updated int64
+	err := s.Scan(&i.ID, &i.TenantID, &i.ClusterID, &i.Name, &i.Priority, &labels, &constraints, &i.Driver, &spec,
+		&i.Resources.CPU, &i.Resources.MemoryMiB, &i.Resources.StorageMiB, &i.Resources.NetworkMbps, &i.Desired,
+		&i.HostID, &i.Generation, &i.RestartSeq, &i.Status, &i.Restarts, &exit, &i.OOMKilled, &i.Message, &started,
+		&created, &updated, &i.TenantName, &i.ClusterName, &i.HostName)
+	if err != nil {
+		return i, err
+	}
+	if exit.Valid {
+		code := int(exit.Int64)
+		i.ExitCode = &code
+	}
+	i.Spec = []byte(spec)
+	i.StartedAt, i.CreatedAt, i.UpdatedAt = fromNullMicros(started), fromMicros(created), fromMicros(updated)
+	if err := json.Unmarshal([]byte(labels), &i.Labels); err != nil {
+		return i, fmt.Errorf("instance %s labels: %w", i.ID, err)
+	}
+	if i.Labels == nil {
+		i.Labels = map[string]string{}
+	}
+	if err := json.Unmarshal([]byte(constraints), &i.Constraints); err != nil {
+		return i, fmt.Errorf("instance %s constraints: %w", i.ID, err)
+	}
+	return i, nil
+}
+
+// jsonText encodes v for a TEXT column.
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func nullHost(id string) any {
+	if id == "" {
+		return nil
+	}
+	return id
+}
+
+func nullInt(p *int) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func (t *tx) CreateInstance(ctx context.Context, i *store.Instance) error {
+	if taken, err := t.exists(ctx, "SELECT 1 FROM instances WHERE tenant_id = ? AND name = ?", i.TenantID, i.Name); err != nil {
+		return wrap(err, "check instance name")
+	} else if taken {
+		return &store.ConflictError{Object: "instance", Field: "name", Value: i.Name}
+	}
+	fillID(&i.ID)
+	if i.Labels == nil {
+		i.Labels = map[string]string{}
+	}
+	if i.Constraints == nil {
+		i.Constraints = []string{}
+	}
+	stamp(&i.CreatedAt)
+	i.CreatedAt = fromMicros(i.CreatedAt.UnixMicro())
+	i.UpdatedAt = i.CreatedAt
+	_, err := t.exec(ctx, `INSERT INTO instances (id, tenant_id, cluster_id, name, priority, labels, constraints, driver, spec,
+		cpu, memory_mib, disk_mib, network_mbps, desired, status, host_id, generation, restart_seq, restarts, exit_code,
+		oom_killed, message, started_at, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		i.ID, i.TenantID, i.ClusterID, i.Name, i.Priority, jsonText(i.Labels), jsonText(i.Constraints), i.Driver,
+		string(i.Spec), i.Resources.CPU, i.Resources.MemoryMiB, i.Resources.StorageMiB, i.Resources.NetworkMbps,
+		i.Desired, i.Status, nullHost(i.HostID), i.Generation, i.RestartSeq, i.Restarts, nullInt(i.ExitCode),
+		i.OOMKilled, i.Message, nullMicros(i.StartedAt), i.CreatedAt.UnixMicro(), i.UpdatedAt.UnixMicro())
+	if isForeignKey(err) {
+		return &store.NotFoundError{Object: "tenant, cluster or host", Key: fmt.Sprintf("of instance %q", i.Name)}
+	}
+	if err != nil {
+		return conflictOr(err, "instance", "name", i.Name)
+	}
+	return nil
+}
+
+func (t *tx) GetInstance(ctx context.Context, id string) (store.Instance, error) {
+	i, err := scanInstance(t.queryRow(ctx, "SELECT "+instanceCols+instanceFrom+" WHERE i.id = ?"+t.lockRow("i"), id))
+	return i, notFound(err, "instance", fmt.Sprintf("with id %q", id))
+}
+
+func (t *tx) GetInstanceByName(ctx context.Context, tenantID, name string) (store.Instance, error) {
+	i, err := scanInstance(t.queryRow(ctx, "SELECT "+instanceCols+instanceFrom+" WHERE i.tenant_id = ? AND i.name = ?"+t.lockRow("i"), tenantID, name))
+	return i, notFound(err, "instance", fmt.Sprintf("%q", name))
+}
+
+func (t *tx) ListInstances(ctx context.Context, f store.InstanceFilter) ([]store.Instance, string, error) {
+	var c conds
+	if f.TenantID != "" {
+		c.add("i.tenant_id = ?", f.TenantID)
+	}
+	if f.TenantIDs != nil {
+		c.in("i.tenant_id", f.TenantIDs)
+	}
+	if f.ClusterID != "" {
+		c.add("i.cluster_id = ?", f.ClusterID)
+	}
+	if f.HostID != "" {
+		c.add("i.host_id = ?", f.HostID)
+	}
+	if f.Status != "" {
+		c.add("i.status = ?", f.Status)
+	}
+	if f.Unplaced {
+		c.add("i.host_id IS NULL AND i.desired = ?", store.DesiredRunning)
+	}
+	c.prefix("i.name", f.NamePrefix)
+	var tenant, name string
+	ok, err := decodeCursor(f.Token, "instances", &tenant, &name)
+	if err != nil {
+		return nil, "", err
+	}
+	if ok {
+		c.add("(tn.name > ? OR (tn.name = ? AND i.name > ?))", tenant, tenant, name)
+	}
+	limit := f.EffectiveLimit()
+	rows, err := t.query(ctx, "SELECT "+instanceCols+instanceFrom+c.where()+" ORDER BY tn.name, i.name LIMIT ?", append(c.args, limit+1)...)
+	if err != nil {
+		return nil, "", wrap(err, "list instances")
+	}
+	list, err := scanAll(rows, func() (store.Instance, error) { return scanInstance(rows) })
+	if err != nil {
+		return nil, "", wrap(err, "list instances")
+	}
+	list, next := pageOf(list, limit, "instances", func(i store.Instance) []any { return []any{i.TenantName, i.Name} })
+	return list, next, nil
+}
+
+func (t *tx) UpdateInstance(ctx context.Context, i *store.Instance) error {
+	i.UpdatedAt = now()
+	n, err := t.execN(ctx, `UPDATE instances SET desired = ?, host_id = ?, generation = ?, restart_seq = ?, status = ?,
+		restarts = ?, exit_code = ?, oom_killed = ?, message = ?, started_at = ?, updated_at = ? WHERE id = ?`,
+		i.Desired, nullHost(i.HostID), i.Generation, i.RestartSeq, i.Status, i.Restarts, nullInt(i.ExitCode),
+		i.OOMKilled, i.Message, nullMicros(i.StartedAt), i.UpdatedAt.UnixMicro(), i.ID)
+	if err != nil {
+		return wrap(err, "update instance")
+	}
+	if n == 0 {
+		return &store.NotFoundError{Object: "instance", Key: fmt.Sprintf("%q", i.Name)}
+	}
+	return nil
+}
+
+func (t *tx) DeleteInstance(ctx context.Context, id string) error {
+	n, err := t.execN(ctx, "DELETE FROM instances WHERE id = ?", id)
+	if err != nil {
+		return wrap(err, "delete instance")
+	}
+	if n == 0 {
+		return &store.NotFoundError{Object: "instance", Key: fmt.Sprintf("with id %q", id)}
+	}
+	return nil
+}
+
+func (t *tx) AddInstanceEvents(ctx context.Context, events []store.InstanceEvent) error {
+	rows := make([][]any, len(events))
+	for n := range events {
+		e := &events[n]
+		fillID(&e.ID)
+		stamp(&e.At)
+		rows[n] = []any{e.ID, e.InstanceID, e.At.UnixMicro(), e.Type, e.Message, e.HostID}
+	}
+	return wrap(t.insertRows(ctx, "instance_events", "id, instance_id, at, type, message, host_id", rows, ""), "add instance events")
+}
+
+func (t *tx) ListInstanceEvents(ctx context.Context, instanceID string, p store.Page) ([]store.InstanceEvent, string, error) {
+	var c conds
+	c.add("e.instance_id = ?", instanceID)
+	var at int64
+	var id string
+	ok, err := decodeCursor(p.Token, "instance_events", &at, &id)
+	if err != nil {
+		return nil, "", err
+	}
+	if ok {
+		c.add("(e.at > ? OR (e.at = ? AND e.id > ?))", at, at, id)
+	}
+	limit := p.EffectiveLimit()
+	rows, err := t.query(ctx, `SELECT e.id, e.instance_id, e.at, e.type, e.message, e.host_id, COALESCE(h.name, '')
+		FROM instance_events e LEFT JOIN hosts h ON h.id = e.host_id`+c.where()+" ORDER BY e.at, e.id LIMIT ?", append(c.args, limit+1)...)
+	if err != nil {
+		return nil, "", wrap(err, "list instance events")
+	}
+	list, err := scanAll(rows, func() (store.InstanceEvent, error) {
+		var e store.InstanceEvent
+		var at int64
+		err := rows.Scan(&e.ID, &e.InstanceID, &at, &e.Type, &e.Message, &e.HostID, &e.HostName)
+		e.At = fromMicros(at)
+		return e, err
+	})
+	if err != nil {
+		return nil, "", wrap(err, "list instance events")
+	}
+	list, next := pageOf(list, limit, "instance_events", func(e store.InstanceEvent) []any { return []any{e.At.UnixMicro(), e.ID} })
+	return list, next, nil
+}
