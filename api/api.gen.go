@@ -229,17 +229,19 @@ func (e MemberKind) Valid() bool {
 
 // Defines values for Permission.
 const (
-	PermissionApikeyWrite  Permission = "apikey:write"
-	PermissionAuditRead    Permission = "audit:read"
-	PermissionClusterRead  Permission = "cluster:read"
-	PermissionClusterWrite Permission = "cluster:write"
-	PermissionHostRead     Permission = "host:read"
-	PermissionHostWrite    Permission = "host:write"
-	PermissionMembersRead  Permission = "members:read"
-	PermissionMembersWrite Permission = "members:write"
-	PermissionQuotaRead    Permission = "quota:read"
-	PermissionTenantRead   Permission = "tenant:read"
-	PermissionTenantWrite  Permission = "tenant:write"
+	PermissionApikeyWrite   Permission = "apikey:write"
+	PermissionAuditRead     Permission = "audit:read"
+	PermissionClusterRead   Permission = "cluster:read"
+	PermissionClusterWrite  Permission = "cluster:write"
+	PermissionHostRead      Permission = "host:read"
+	PermissionHostWrite     Permission = "host:write"
+	PermissionInstanceRead  Permission = "instance:read"
+	PermissionInstanceWrite Permission = "instance:write"
+	PermissionMembersRead   Permission = "members:read"
+	PermissionMembersWrite  Permission = "members:write"
+	PermissionQuotaRead     Permission = "quota:read"
+	PermissionTenantRead    Permission = "tenant:read"
+	PermissionTenantWrite   Permission = "tenant:write"
 )
 
 // Valid indicates whether the value is a known member of the Permission enum.
@@ -256,6 +258,10 @@ func (e Permission) Valid() bool {
 	case PermissionHostRead:
 		return true
 	case PermissionHostWrite:
+		return true
+	case PermissionInstanceRead:
+		return true
+	case PermissionInstanceWrite:
 		return true
 	case PermissionMembersRead:
 		return true

@@ -14,8 +14,9 @@ import (
 
 // alpha is a tenant with one of everything, seen from outside.
 type alpha struct {
-	appKey    string
-	sessionID string
+	appKey     string
+	sessionID  string
+	instanceID string
 }
 
 // Names of tenant Alpha's objects: distinctive, so a leak in any list shows.
@@ -25,6 +26,7 @@ const (
 	alphaGroup   = "AlphaGroup"
 	alphaCluster = "alpha-cluster"
 	alphaHost    = "alpha-host1"
+	alphaInst    = "alpha-web"
 	userPassword = "user-secret-1"
 )
 
@@ -46,7 +48,9 @@ func setupAlpha(t *testing.T, e *env) (alpha, *client.Client) {
 	key := call(alice.API.CreateAPIKeyWithResponse(ctx, alphaTenant, api.APIKeyCreate{
 		Permissions: []api.Permission{api.PermissionTenantRead}})).ok(t)
 	sessions := call(alice.API.ListSessionsWithResponse(ctx, nil)).ok(t)
-	return alpha{appKey: key.JSON201.APIKey.AppKey, sessionID: sessions.JSON200.Items[0].ID}, alice
+	inst := call(alice.API.CreateInstanceWithResponse(ctx, alphaTenant, api.InstanceCreate{Name: alphaInst, Start: ptr(false),
+		Spec: api.InstanceSpec{Driver: api.InstanceDriverProcess, Command: &[]string{"sleep", "60"}}})).ok(t)
+	return alpha{appKey: key.JSON201.APIKey.AppKey, sessionID: sessions.JSON200.Items[0].ID, instanceID: inst.JSON201.ID}, alice
 }
 
 // outsider is a tenant admin elsewhere: the caller who must see nothing of Alpha.
@@ -58,7 +62,8 @@ func outsider(t *testing.T, e *env) (*client.Client, *client.Client) {
 	bob := e.login("bob", userPassword)
 	key := call(bob.API.CreateAPIKeyWithResponse(ctx, "TenantBeta", api.APIKeyCreate{
 		Permissions: []api.Permission{api.PermissionTenantRead, api.PermissionMembersWrite, api.PermissionClusterWrite,
-			api.PermissionHostWrite, api.PermissionAuditRead, api.PermissionApikeyWrite, api.PermissionTenantWrite}})).ok(t)
+			api.PermissionHostWrite, api.PermissionAuditRead, api.PermissionApikeyWrite, api.PermissionTenantWrite,
+			api.PermissionInstanceRead, api.PermissionInstanceWrite}})).ok(t)
 	bobKey, err := client.New(e.url, client.WithAPIKey(key.JSON201.APIKey.AppKey, key.JSON201.AppSecret))
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +89,7 @@ var keyWants = map[string]int{"ListSessions": http.StatusForbidden, "RevokeSessi
 func walk(a alpha) map[string][]probe {
 	nf := http.StatusNotFound
 	ok := http.StatusOK
+	inst := "/api/v1/tenants/" + alphaTenant + "/instances"
 	return map[string][]probe{
 		"Login":          {{"POST", "/api/v1/auth/login", `{"username":"alice","password":"wrong-password"}`, http.StatusUnauthorized}},
 		"Logout":         {},
@@ -150,12 +156,44 @@ func walk(a alpha) map[string][]probe {
 			{"GET", "/api/v1/audit", "", ok},
 			{"GET", "/api/v1/audit?tenant=" + alphaTenant, "", nf},
 		},
+		"CreateJoinToken": {{"POST", "/api/v1/clusters/" + alphaCluster + "/join-tokens", `{}`, nf}},
+		"GetHostMetrics":  {{"GET", "/api/v1/hosts/" + alphaHost + "/metrics", "", nf}},
+		"ListAllInstances": {
+			{"GET", "/api/v1/instances", "", ok},
+			{"GET", "/api/v1/instances?cluster=" + alphaCluster, "", nf},
+			{"GET", "/api/v1/instances?host=" + alphaHost, "", nf},
+		},
+		"ListInstances":  {{"GET", inst, "", nf}},
+		"CreateInstance": {{"POST", inst, `{"name":"mallory","spec":{"driver":"process","command":["true"]}}`, nf}},
+		"GetInstance": {
+			{"GET", inst + "/" + alphaInst, "", nf},
+			{"GET", inst + "/" + a.instanceID, "", nf},
+			{"GET", "/api/v1/tenants/TenantBeta/instances/" + a.instanceID, "", nf},
+		},
+		"DeleteInstance": {
+			{"DELETE", inst + "/" + alphaInst, "", nf},
+			{"DELETE", "/api/v1/tenants/TenantBeta/instances/" + a.instanceID, "", nf},
+		},
+		"InstanceAction": {
+			{"POST", inst + "/" + alphaInst + "/actions", `{"action":"start"}`, nf},
+			{"POST", "/api/v1/tenants/TenantBeta/instances/" + a.instanceID + "/actions", `{"action":"start"}`, nf},
+		},
+		"ListInstanceEvents": {{"GET", inst + "/" + alphaInst + "/events", "", nf}},
+		"GetInstanceMetrics": {{"GET", inst + "/" + alphaInst + "/metrics", "", nf}},
+		"StreamInstanceLogs": {{"GET", inst + "/" + alphaInst + "/logs", "", nf}},
+		"ExecInstance": {
+			{"GET", inst + "/" + alphaInst + "/exec?command=sh", "", nf},
+			{"GET", "/api/v1/tenants/TenantBeta/instances/" + a.instanceID + "/exec?command=sh", "", nf},
+		},
+		"AgentJoin":        {{"POST", "/api/v1/agent/join", `{"token":"njt_x","host_name":"mallory-host","capacity":{"cpu":1,"memory_mib":1,"disk_mib":1,"network_mbps":1}}`, http.StatusUnauthorized}},
+		"AgentHeartbeat":   {{"POST", "/api/v1/agent/heartbeat", `{}`, http.StatusForbidden}},
+		"AgentAssignments": {{"GET", "/api/v1/agent/assignments", "", http.StatusForbidden}},
 	}
 }
 
 // alphaMarkers must appear in no answer to an outsider.
 func alphaMarkers(a alpha) []string {
-	return []string{alphaTenant, `"alice"`, alphaGroup, alphaCluster, alphaHost, a.appKey, a.sessionID}
+	return []string{alphaTenant, `"alice"`, alphaGroup, alphaCluster, alphaHost, a.appKey, a.sessionID, alphaInst, a.instanceID}
 }
 
 func TestCrossTenantWalk(t *testing.T) {
