@@ -209,6 +209,27 @@ func (e InstanceStatus) Valid() bool {
 	}
 }
 
+// Defines values for LogEntryStream.
+const (
+	LogEntryStreamFile   LogEntryStream = "file"
+	LogEntryStreamStderr LogEntryStream = "stderr"
+	LogEntryStreamStdout LogEntryStream = "stdout"
+)
+
+// Valid indicates whether the value is a known member of the LogEntryStream enum.
+func (e LogEntryStream) Valid() bool {
+	switch e {
+	case LogEntryStreamFile:
+		return true
+	case LogEntryStreamStderr:
+		return true
+	case LogEntryStreamStdout:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for MemberKind.
 const (
 	MemberKindGroup MemberKind = "group"
@@ -1204,6 +1225,21 @@ type LabelValue = string
 
 // Labels Host labels; keys follow LabelKey (checked by the server), values LabelValue.
 type Labels map[string]LabelValue
+
+// LogEntry A chunk of an instance's output (one websocket message of the logs stream).
+type LogEntry struct {
+	// Data The text.
+	Data string `json:"data"`
+
+	// Stream stdout, stderr or file.
+	Stream LogEntryStream `json:"stream"`
+
+	// Time When it was written.
+	Time time.Time `json:"time"`
+}
+
+// LogEntryStream stdout, stderr or file.
+type LogEntryStream string
 
 // LoginRequest Credentials exchanged for a session token.
 type LoginRequest struct {

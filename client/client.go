@@ -26,7 +26,9 @@ type Client struct {
 	// API is the generated client; every operation of the spec is a method.
 	API *api.ClientWithResponses
 
-	opts options
+	opts  options
+	base  string
+	httpc *http.Client
 }
 
 // Authorize adds the client's credentials to req, for requests made outside
@@ -110,7 +112,7 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new api client: %w", err)
 	}
-	return &Client{API: c, opts: o}, nil
+	return &Client{API: c, opts: o, base: strings.TrimSuffix(baseURL, "/"), httpc: hc}, nil
 }
 
 // authorize adds the configured credentials to a request.
