@@ -20,7 +20,7 @@ func (a *app) clientCmds() []*cobra.Command {
 	return []*cobra.Command{
 		a.loginCmd(), a.logoutCmd(), a.whoamiCmd(), a.sessionCmd(), a.passwordCmd(),
 		a.userCmd(), a.groupCmd(), a.tenantCmd(), a.apikeyCmd(), a.quotaCmd(),
-		a.clusterCmd(), a.hostCmd(), a.auditCmd(), a.benchCmd(),
+		a.clusterCmd(), a.hostCmd(), a.instanceCmd(), a.auditCmd(), a.benchCmd(),
 	}
 }
 

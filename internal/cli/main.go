@@ -37,6 +37,10 @@ func Main(args []string) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
 	if cmd, err := root.ExecuteContextC(ctx); err != nil {
+		var code exitCode
+		if errors.As(err, &code) {
+			return int(code)
+		}
 		fmt.Fprintln(a.errOut, "Error:", err)
 		if hint := hintFor(cmd, err); hint != "" {
 			fmt.Fprintln(a.errOut, "Hint:", hint)
@@ -72,6 +76,12 @@ func (a *app) rootCmd() *cobra.Command {
 	}
 	return root
 }
+
+// exitCode ends the CLI with a status of its own and no message: the exit
+// status of a command run by `instance exec`.
+type exitCode int
+
+func (c exitCode) Error() string { return fmt.Sprintf("exit status %d", int(c)) }
 
 // userAgent names the CLI to the server (session lists show it).
 const userAgent = "nimbus-cli"
