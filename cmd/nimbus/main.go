@@ -6,8 +6,13 @@ import (
 	"os"
 
 	"github.com/nimbus-cloud/nimbus/internal/cli"
+	"github.com/nimbus-cloud/nimbus/internal/driver/process"
 )
 
 func main() {
+	// A process instance's shim and init are this binary started again.
+	if process.Reexec() {
+		return
+	}
 	os.Exit(cli.Main(os.Args[1:]))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +20,7 @@ func (a *app) hostCmd() *cobra.Command {
 		a.hostStateCmd("cordon", api.HostSettableStateCordoned, "Stop placing new work on a host"),
 		a.hostStateCmd("uncordon", api.HostSettableStateReady, "Let a cordoned or draining host take work again"),
 		a.hostStateCmd("drain", api.HostSettableStateDraining, "Move work off a host and place none there"),
-		a.hostDeleteCmd())
+		a.hostDeleteCmd(), a.hostJoinCommandCmd())
 	return cmd
 }
 
@@ -314,4 +315,50 @@ func (a *app) hostDeleteCmd() *cobra.Command {
 			return a.report(nil, "Host %s deleted.", args[0])
 		},
 	}
+}
+
+func (a *app) hostJoinCommandCmd() *cobra.Command {
+	var (
+		cluster string
+		ttl     time.Duration
+		labels  []string
+	)
+	cmd := &cobra.Command{
+		Use:   "join-command --cluster CLUSTER [--ttl 1h] [--label KEY=VALUE]",
+		Short: "Print a one-time command that joins a machine to a cluster as a host",
+		Long: `Print a one-time command that joins a machine to a cluster as a host.
+
+The command carries a single-use token that expires after --ttl. Run it on
+the machine: its agent registers the host, trades the token for a credential
+that acts for that host only, and starts running the host's instances.`,
+		Example: `  nimbus host join-command --cluster default --label zone=a`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := parseLabels(labels)
+			if err != nil {
+				return err
+			}
+			secs := int(ttl / time.Second)
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			jt, err := decode[api.JoinToken](c.API.CreateJoinToken(cmd.Context(), cluster,
+				api.JoinTokenCreate{TTLSeconds: &secs, Labels: (*api.Labels)(&l)}))
+			if err != nil {
+				return err
+			}
+			if a.format != formatTable {
+				return renderData(a.out, a.format, jt)
+			}
+			fmt.Fprintf(a.errOut, "Run this on the machine to join cluster %s (usable once, until %s):\n",
+				jt.Cluster, jt.ExpiresAt.Local().Format(time.DateTime))
+			fmt.Fprintln(a.out, jt.Command)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&cluster, "cluster", "default", "cluster the host joins")
+	cmd.Flags().DurationVar(&ttl, "ttl", time.Hour, "how long the token can be used (1m to 168h)")
+	cmd.Flags().StringArrayVar(&labels, "label", nil, "label the host gets, KEY=VALUE (repeat)")
+	return cmd
 }

@@ -152,7 +152,10 @@ there by the host's agent.`,
 			if err != nil {
 				return err
 			}
-			in.Labels, in.Constraints = (*api.Labels)(&l), &cons
+			in.Labels = (*api.Labels)(&l)
+			if len(cons) > 0 {
+				in.Constraints = &cons
+			}
 			spec.Restart = &api.RestartPolicy{Policy: ptr(api.RestartPolicyPolicy(restart))}
 			if check != "" {
 				hc := &api.HealthCheck{Type: ptr(api.HealthCheckType(check)), Path: nonEmpty(checkPath),

@@ -66,7 +66,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.PersistentFlags().StringVarP(&a.format, "output", "o", formatTable, "output format: table, json or yaml")
 	root.PersistentFlags().StringVar(&a.server, "server", "", "server URL (default: $NIMBUS_SERVER, else the one saved at login)")
 	root.AddGroup(&cobra.Group{ID: "run", Title: "Run Nimbus:"}, &cobra.Group{ID: "use", Title: "Use Nimbus:"})
-	for _, c := range []*cobra.Command{a.devCmd(), a.serverCmd()} {
+	for _, c := range []*cobra.Command{a.devCmd(), a.serverCmd(), a.agentCmd()} {
 		c.GroupID = "run"
 		root.AddCommand(c)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nimbus-cloud/nimbus/internal/agent"
 	"github.com/nimbus-cloud/nimbus/internal/hostinfo"
 	"github.com/nimbus-cloud/nimbus/internal/server"
 	"github.com/nimbus-cloud/nimbus/internal/store/sqlstore"
@@ -68,7 +69,7 @@ func (a *app) devCmd() *cobra.Command {
 	var f serveFlags
 	cmd := &cobra.Command{
 		Use:   "dev",
-		Short: "Run everything on this machine: server and embedded store, with this machine as the first host",
+		Short: "Run everything on this machine: server, agent and embedded store, with this machine as the first host",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !loopback(f.addr) {
@@ -147,10 +148,6 @@ func (a *app) run(ctx context.Context, log *slog.Logger, f serveFlags, tlsConf *
 	if err != nil {
 		return fmt.Errorf("bootstrap: %w", err)
 	}
-	srv, err := server.New(server.Options{Store: st, Logger: log, TokenTTL: f.tokenTTL})
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", f.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another Nimbus running? pass --addr)", f.addr, err)
@@ -161,12 +158,32 @@ func (a *app) run(ctx context.Context, log *slog.Logger, f serveFlags, tlsConf *
 		ln = tls.NewListener(ln, tlsConf)
 	}
 	url := scheme + "://" + displayAddr(ln.Addr())
+	srv, err := server.New(server.Options{Store: st, Logger: log, TokenTTL: f.tokenTTL, AdvertiseURL: url})
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() { _ = srv.Run(ctx) }()
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	log.Info("nimbus started", "url", url, "store", st.Dialect(), "data_dir", f.dataDir, "startup", time.Since(started))
 	a.printWelcome(url, res, tlsConf != nil)
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
+	if tlsConf == nil {
+		token, err := server.DevSetup(ctx, st)
+		if err != nil {
+			return fmt.Errorf("prepare the local agent: %w", err)
+		}
+		go func() {
+			err := runAgent(ctx, agent.Config{Server: url, JoinToken: token, StateDir: filepath.Join(f.dataDir, "agent"),
+				Listen: "127.0.0.1:0", HostName: res.HostName, Logger: log.With("subsystem", "agent")})
+			if err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("local agent: %w", err)
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		return err

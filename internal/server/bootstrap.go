@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/auth"
 	"github.com/nimbus-cloud/nimbus/internal/hostinfo"
@@ -158,4 +159,39 @@ func registerLocalHost(ctx context.Context, tx store.Tx, cluster store.Cluster, 
 		return err
 	}
 	return audit("host.update")
+}
+
+// DevSetup prepares a store for `nimbus dev`, where this machine is the
+// only host: it gives the admin's personal tenant a quota on the default
+// cluster (the reference defaults) when it has none, and returns a fresh
+// single-use join token (valid ten minutes) for the in-process agent.
+func DevSetup(ctx context.Context, st store.Store) (joinToken string, err error) {
+	token := auth.NewJoinToken()
+	err = st.Write(ctx, func(tx store.Tx) error {
+		c, err := tx.GetClusterByName(ctx, DefaultCluster)
+		if err != nil {
+			return err
+		}
+		t, err := tx.GetTenantByName(ctx, AdminUser)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.GetQuota(ctx, t.ID, c.ID); errors.Is(err, store.ErrNotFound) {
+			q := store.Quota{TenantID: t.ID, ClusterID: c.ID, Tiers: []store.QuotaTier{{Priority: 0, Limits: store.Resources{
+				CPU: 24, MemoryMiB: 102400, StorageMiB: 102400, NetworkMbps: 10240}}}}
+			if _, err := tx.PutQuota(ctx, &q, time.Now()); err != nil {
+				return err
+			}
+			if err := tx.InsertAudit(ctx, &store.AuditRecord{ActorName: "system", Action: "quota.put", ObjectType: "quota",
+				ObjectName: AdminUser + "/" + DefaultCluster, TenantID: t.ID, TenantName: t.Name, Result: store.AuditSuccess}); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+		now := time.Now()
+		return tx.CreateJoinToken(ctx, &store.JoinToken{TokenHash: auth.HashSecret(token), ClusterID: c.ID,
+			CreatedBy: "system", CreatedAt: now, ExpiresAt: now.Add(10 * time.Minute)})
+	})
+	return token, err
 }

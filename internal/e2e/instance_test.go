@@ -1,0 +1,112 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/api"
+	"github.com/nimbus-cloud/nimbus/internal/testreq"
+)
+
+// TestProcessInstanceLifecycle runs a process instance through the API on a
+// real agent: placed, started, its output read and a command run in it
+// over the websockets, stopped, started again and deleted.
+func TestProcessInstanceLifecycle(t *testing.T) {
+	e := newEnv(t)
+	e.startAgent("host-one", t.TempDir(), nil)
+	ctx := context.Background()
+	c := e.admin
+	call(c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "hello", Spec: api.InstanceSpec{
+		Driver: api.InstanceDriverProcess, Command: &[]string{"sh", "-c", "echo hello from nimbus; echo oops >&2; exec sleep 300"},
+		MemoryMib: ptr(int64(64)), CPU: ptr(0.25)}})).ok(t)
+	inst := e.waitStatus(c, "admin", "hello", api.InstanceStatusRunning, 15*time.Second)
+	if inst.Host != "host-one" || inst.StartedAt == nil {
+		t.Fatalf("running instance: host %q started %v", inst.Host, inst.StartedAt)
+	}
+	e.eventually(5*time.Second, "output", func() (bool, string) {
+		out := logsOf(t, c, "admin", "hello")
+		return strings.Contains(out, "hello from nimbus") && strings.Contains(out, "oops"), out
+	})
+	out, code := execIn(t, c, "admin", "hello", "sh", "-c", "hostname; exit 3")
+	if code != 3 || strings.TrimSpace(out) != "hello" {
+		t.Fatalf("exec: code %d output %q, want 3 and the instance's host name", code, out)
+	}
+
+	call(c.API.InstanceActionWithResponse(ctx, "admin", "hello", api.InstanceActionRequest{Action: api.InstanceActionRequestActionStop})).ok(t)
+	e.waitStatus(c, "admin", "hello", api.InstanceStatusStopped, 15*time.Second)
+	call(c.API.InstanceActionWithResponse(ctx, "admin", "hello", api.InstanceActionRequest{Action: api.InstanceActionRequestActionStart})).ok(t)
+	e.waitStatus(c, "admin", "hello", api.InstanceStatusRunning, 15*time.Second)
+
+	events := call(c.API.ListInstanceEventsWithResponse(ctx, "admin", "hello", nil)).ok(t)
+	var types []string
+	for _, ev := range events.JSON200.Items {
+		types = append(types, ev.Type)
+	}
+	for _, want := range []string{"created", "scheduled", "running", "stopping", "stopped"} {
+		if !strings.Contains(" "+strings.Join(types, " ")+" ", " "+want+" ") {
+			t.Errorf("events %v lack %q", types, want)
+		}
+	}
+
+	call(c.API.DeleteInstanceWithResponse(ctx, "admin", "hello")).ok(t)
+	e.eventually(10*time.Second, "host usage released", func() (bool, string) {
+		h := call(c.API.GetHostWithResponse(ctx, "host-one")).ok(t)
+		return h.JSON200.Usage.CPU == 0 && h.JSON200.Usage.MemoryMib == 0, "still charged"
+	})
+	q := call(c.API.GetQuotaWithResponse(ctx, "admin", "default")).ok(t)
+	if used := q.JSON200.Tiers[0].Used; used.CPU != 0 || used.MemoryMib != 0 {
+		t.Fatalf("quota still used after delete: %+v", used)
+	}
+}
+
+// TestDockerInstance runs a container instance on a real engine.
+func TestDockerInstance(t *testing.T) {
+	image := testreq.BusyboxImage(t)
+	e := newEnv(t)
+	e.startAgent("host-one", t.TempDir(), nil)
+	ctx := context.Background()
+	c := e.admin
+	call(c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "box", Spec: api.InstanceSpec{
+		Driver: api.InstanceDriverDocker, Image: &image,
+		Command: &[]string{"sh", "-c", "echo hello from a container; exec sleep 300"}}})).ok(t)
+	e.waitStatus(c, "admin", "box", api.InstanceStatusRunning, 20*time.Second)
+	e.eventually(5*time.Second, "output", func() (bool, string) {
+		out := logsOf(t, c, "admin", "box")
+		return strings.Contains(out, "hello from a container"), out
+	})
+	out, code := execIn(t, c, "admin", "box", "hostname")
+	if code != 0 || strings.TrimSpace(out) != "box" {
+		t.Fatalf("exec hostname: code %d output %q", code, out)
+	}
+	call(c.API.DeleteInstanceWithResponse(ctx, "admin", "box")).ok(t)
+}
+
+// TestQuotaRefusesInstance checks that an instance beyond its tenant's
+// quota is refused with the numbers, and nothing is created.
+func TestQuotaRefusesInstance(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.admin
+	res, err := c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "huge", Spec: api.InstanceSpec{
+		Driver: api.InstanceDriverProcess, Command: &[]string{"true"}, CPU: ptr(100.0)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode() != 409 || res.ApplicationProblemJSON409 == nil || res.ApplicationProblemJSON409.Code != api.ProblemCodeQuotaExceeded ||
+		!strings.Contains(deref(res.ApplicationProblemJSON409.Detail), "requested 100") {
+		t.Fatalf("status %d: %s", res.StatusCode(), res.Body)
+	}
+	if got := call(c.API.GetInstanceWithResponse(ctx, "admin", "huge")); got.err != nil || got.res.StatusCode() != 404 {
+		t.Fatalf("refused instance exists: %v %d", got.err, got.res.StatusCode())
+	}
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
