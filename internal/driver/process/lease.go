@@ -1,0 +1,32 @@
+package process
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// WriteLease records deadline in the lease file at path (Config.LeasePath)
+// as the time until which the agent may run workloads: once it has passed,
+// every shim stops its workload and records the exit as fenced. The agent
+// pushes the deadline forward while it can reach the server. The file is
+// replaced atomically and holds the deadline in unix nanoseconds, as
+// decimal text.
+func WriteLease(path string, deadline time.Time) error {
+	return writeAtomic(path, []byte(strconv.FormatInt(deadline.UnixNano(), 10)+"\n"))
+}
+
+// leaseExpired reports whether the lease at path has run out by now. A
+// missing or unreadable lease means no fencing.
+func leaseExpired(path string, now time.Time) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	deadline, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	if err != nil {
+		return false
+	}
+	return now.UnixNano() > deadline
+}

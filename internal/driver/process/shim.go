@@ -1,0 +1,283 @@
+package process
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// readyFD is the descriptor on which the shim tells Start that the
+// workload runs (or why it does not).
+const readyFD = 3
+
+// Timings of the shim.
+const (
+	// leaseInterval is how often the shim checks the lease.
+	leaseInterval = 250 * time.Millisecond
+	// fenceGrace is how long a fenced workload has between SIGTERM and
+	// SIGKILL.
+	fenceGrace = time.Second
+	// drainTimeout bounds the wait for the last output once the workload
+	// has ended (a process outside the cgroup may still hold the pipes).
+	drainTimeout = 5 * time.Second
+)
+
+// readyMsg is what the shim writes to readyFD.
+type readyMsg struct {
+	PID   int    `json:"pid,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// shim watches one workload: it owns the workload's output pipes and its
+// exit status, so neither depends on the agent staying alive.
+type shim struct {
+	cfg    shimConfig
+	dir    string
+	log    *slog.Logger
+	cmd    *exec.Cmd
+	cg     cgroup
+	logs   *logWriter
+	copied sync.WaitGroup
+	fenced atomic.Bool
+}
+
+// runShim is the shim role: it starts the workload described by the
+// shim.json at configPath, reports on readyFD, records the workload's
+// output and finally its exit in exit.json.
+func runShim(configPath string) int {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	ready := os.NewFile(readyFD, "ready")
+	s, err := startWorkload(configPath, log)
+	if err != nil {
+		log.Error("start workload", "err", err)
+		_ = json.NewEncoder(ready).Encode(readyMsg{Error: err.Error()})
+		return 1
+	}
+	_ = json.NewEncoder(ready).Encode(readyMsg{PID: s.cmd.Process.Pid})
+	_ = ready.Close()
+
+	rec := s.wait()
+	if err := writeJSON(filepath.Join(s.dir, exitFile), rec); err != nil {
+		log.Error("record exit", "err", err)
+		return 1
+	}
+	log.Info("workload ended", "code", rec.Code, "signal", rec.Signal, "oom_killed", rec.OOMKilled, "fenced", rec.Fenced)
+	return 0
+}
+
+// startWorkload starts the workload through the init role and releases it
+// once it is in its cgroup.
+func startWorkload(configPath string, log *slog.Logger) (*shim, error) {
+	s := &shim{dir: filepath.Dir(configPath), log: log}
+	if err := readJSON(configPath, &s.cfg); err != nil {
+		return nil, err
+	}
+	if len(s.cfg.Command) == 0 {
+		return nil, errors.New("no command")
+	}
+	env := withDefaultPath(s.cfg.Env)
+	prog, err := lookPath(s.cfg.Command[0], env, s.cfg.WorkDir)
+	if err != nil {
+		return nil, err
+	}
+	if s.cg, err = loadCgroup(s.cfg.Cgroup); err != nil {
+		return nil, fmt.Errorf("load cgroup: %w", err)
+	}
+	if s.logs, err = newLogWriter(s.dir, s.cfg.LogMaxBytes, s.cfg.LogFiles); err != nil {
+		return nil, err
+	}
+
+	s.cmd = exec.Command("/proc/self/exe", append([]string{prog}, s.cfg.Command...)...)
+	s.cmd.Env = append(roleEnviron(env), roleEnv+"="+roleInit)
+	s.cmd.Dir = s.cfg.WorkDir
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if s.cfg.Namespaces {
+		s.cmd.Env = append(s.cmd.Env, hostnameEnv+"="+hostname(s.cfg))
+		s.cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS
+	}
+	stdout, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	stderr, errW, err := os.Pipe()
+	if err != nil {
+		stdout.Close()
+		outW.Close()
+		return nil, err
+	}
+	s.cmd.Stdout, s.cmd.Stderr = outW, errW
+	err = startGated(s.cmd, s.cg)
+	// The child has its copies of the write ends (or failed): the reads
+	// end when the workload and everything it started are gone.
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		stdout.Close()
+		stderr.Close()
+		s.logs.close()
+		return nil, err
+	}
+	s.copied.Add(2)
+	go s.copy(stdout, "stdout")
+	go s.copy(stderr, "stderr")
+	return s, nil
+}
+
+// startGated starts cmd (an init role), puts it into cg and only then
+// opens the gate init waits at.
+func startGated(cmd *exec.Cmd, cg cgroup) error {
+	gateR, gateW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer gateW.Close()
+	cmd.ExtraFiles = []*os.File{gateR} // gateFD
+	err = cmd.Start()
+	gateR.Close()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	if cg != nil {
+		if err := cg.add(cmd.Process.Pid); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+	}
+	if _, err := gateW.Write([]byte{1}); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return fmt.Errorf("release: %w", err)
+	}
+	return nil
+}
+
+// copy writes one output stream of the workload to the log.
+func (s *shim) copy(r *os.File, stream string) {
+	defer s.copied.Done()
+	defer r.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if werr := s.logs.write(stream, buf[:n]); werr != nil {
+				s.log.Error("write log", "err", werr)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// wait waits for the workload to end, makes sure nothing it started
+// survives it, and describes how it ended.
+func (s *shim) wait() exitRecord {
+	ended := make(chan struct{})
+	if s.cfg.LeasePath != "" {
+		go s.watchLease(ended)
+	}
+	err := s.cmd.Wait()
+	close(ended)
+	rec := exitRecord{At: time.Now()}
+	if ws, ok := s.cmd.ProcessState.Sys().(syscall.WaitStatus); ok {
+		if ws.Signaled() {
+			rec.Code, rec.Signal = -1, int(ws.Signal())
+		} else {
+			rec.Code = ws.ExitStatus()
+		}
+	} else if err != nil {
+		rec.Code, rec.Error = -1, err.Error()
+	}
+	s.sweep()
+	drained := make(chan struct{})
+	go func() {
+		s.copied.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		s.log.Warn("output still open after the workload ended")
+	}
+	s.logs.close()
+	if s.cg != nil {
+		if n, err := s.cg.oomKills(); err != nil {
+			s.log.Warn("read oom kills", "err", err)
+		} else {
+			rec.OOMKilled = n > 0
+		}
+	}
+	rec.Fenced = s.fenced.Load()
+	return rec
+}
+
+// sweep kills whatever the workload left behind. In a pid namespace the
+// kernel has done so already.
+func (s *shim) sweep() {
+	pid := s.cmd.Process.Pid
+	if s.cg == nil {
+		_ = unix.Kill(-pid, unix.SIGKILL)
+		return
+	}
+	deadline := time.Now().Add(drainTimeout)
+	for time.Now().Before(deadline) {
+		pids, err := s.cg.pids()
+		if err != nil || len(pids) == 0 {
+			return
+		}
+		signalTree(s.cg, pid, unix.SIGKILL)
+		time.Sleep(20 * time.Millisecond)
+	}
+	s.log.Warn("processes left in cgroup", "cgroup", s.cfg.Cgroup.Path)
+}
+
+// watchLease stops the workload once the agent's lease has run out:
+// SIGTERM at once, SIGKILL from fenceGrace on, until the workload ends.
+func (s *shim) watchLease(ended <-chan struct{}) {
+	t := time.NewTicker(leaseInterval)
+	defer t.Stop()
+	var fencedAt time.Time
+	for {
+		select {
+		case <-ended:
+			return
+		case <-t.C:
+		}
+		pid := s.cmd.Process.Pid
+		switch {
+		case !s.fenced.Load():
+			if leaseExpired(s.cfg.LeasePath, time.Now()) {
+				s.log.Warn("lease expired: stopping workload", "lease", s.cfg.LeasePath)
+				s.fenced.Store(true)
+				fencedAt = time.Now()
+				signalTree(s.cg, pid, unix.SIGTERM)
+			}
+		case time.Since(fencedAt) >= fenceGrace:
+			signalTree(s.cg, pid, unix.SIGKILL)
+		}
+	}
+}
+
+// hostname is the host name inside the instance: its name, else its ID,
+// cut to the kernel's limit.
+func hostname(cfg shimConfig) string {
+	h := cfg.Name
+	if h == "" {
+		h = cfg.ID
+	}
+	if len(h) > 64 {
+		h = h[:64]
+	}
+	return h
+}
