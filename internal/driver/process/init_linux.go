@@ -3,45 +3,100 @@ package process
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
+	"os/exec"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
-// gateFD is the descriptor on which init waits until its parent has put it
-// into the instance's cgroup: nothing it starts can escape the limits.
-const gateFD = 3
+// The descriptors between init and its parent.
+const (
+	// gateFD is where init waits until its parent has put it into the
+	// instance's cgroup: nothing it starts can escape the limits.
+	gateFD = 3
+	// statusFD closes when init execs the command; before that init
+	// writes there why it failed.
+	statusFD = 4
+)
+
+// startGated starts cmd, an init role, puts it into cg, opens the gate and
+// returns once init has become the command, or with the reason it could
+// not.
+func startGated(cmd *exec.Cmd, cg cgroup) error {
+	gateR, gateW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	defer gateW.Close()
+	statusR, statusW, err := os.Pipe()
+	if err != nil {
+		gateR.Close()
+		return err
+	}
+	defer statusR.Close()
+	cmd.ExtraFiles = []*os.File{gateR, statusW} // gateFD, statusFD
+	err = cmd.Start()
+	gateR.Close()
+	statusW.Close()
+	if err != nil {
+		return fmt.Errorf("start: %w", err)
+	}
+	fail := func(err error) error {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return err
+	}
+	if cg != nil {
+		if err := cg.add(cmd.Process.Pid); err != nil {
+			return fail(fmt.Errorf("join cgroup: %w", err))
+		}
+	}
+	// A failed write means init has ended: its status says why.
+	_, _ = gateW.Write([]byte{1})
+	msg, err := io.ReadAll(statusR)
+	if err != nil {
+		return fail(fmt.Errorf("read init status: %w", err))
+	}
+	if len(msg) > 0 {
+		return fail(errors.New(strings.TrimSpace(string(msg))))
+	}
+	return nil
+}
 
 // runInit is the init role. args are the resolved program path and then
 // the argv to execute. When hostnameEnv is set, init is the first process
 // of new pid, mount and uts namespaces: it sets the host name, makes all
 // mounts private and mounts a /proc of its own. It then waits at the gate
 // and replaces itself with the command. It returns only on failure, with a
-// shell-like exit code, after printing why on stderr (the instance's log).
+// shell-like exit code, after writing why to statusFD.
 func runInit(args []string) int {
+	status := os.NewFile(statusFD, "status")
+	unix.CloseOnExec(statusFD)
+	fail := func(code int, err error) int {
+		_, _ = fmt.Fprintf(status, "init: %v", err)
+		return code
+	}
 	if len(args) < 2 {
-		fmt.Fprintln(os.Stderr, "nimbus init: no command")
-		return 127
+		return fail(127, errors.New("no command"))
 	}
 	if hostname := os.Getenv(hostnameEnv); hostname != "" {
 		if err := setupNamespaces(hostname); err != nil {
-			fmt.Fprintf(os.Stderr, "nimbus init: %v\n", err)
-			return 126
+			return fail(126, err)
 		}
 	}
 	gate := os.NewFile(gateFD, "gate")
 	var b [1]byte
 	if n, _ := gate.Read(b[:]); n != 1 {
-		fmt.Fprintln(os.Stderr, "nimbus init: parent gave up before release")
-		return 126
+		return fail(126, errors.New("parent gave up before release"))
 	}
 	_ = gate.Close()
 	err := unix.Exec(args[0], args[1:], roleEnviron(os.Environ()))
-	fmt.Fprintf(os.Stderr, "nimbus init: exec %s: %v\n", args[1], err)
 	if errors.Is(err, unix.ENOENT) {
-		return 127
+		return fail(127, fmt.Errorf("exec %s: %w", args[1], err))
 	}
-	return 126
+	return fail(126, fmt.Errorf("exec %s: %w", args[1], err))
 }
 
 // setupNamespaces prepares the namespaces init was cloned into.

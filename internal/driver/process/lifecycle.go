@@ -31,6 +31,9 @@ func (d *Driver) Start(ctx context.Context, spec driver.Spec) (h driver.Handle, 
 	if len(spec.Command) == 0 {
 		return driver.Handle{}, fmt.Errorf("start %s: no command", spec.ID)
 	}
+	if spec.WorkDir != "" && !filepath.IsAbs(spec.WorkDir) {
+		return driver.Handle{}, fmt.Errorf("start %s: working directory %q is not absolute", spec.ID, spec.WorkDir)
+	}
 	dir := filepath.Join(d.cfg.Dir, spec.ID)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return driver.Handle{}, fmt.Errorf("start %s: %w", spec.ID, err)

@@ -2,14 +2,17 @@ package process
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"golang.org/x/sys/unix"
 
 	"github.com/nimbus-cloud/nimbus/internal/driver"
@@ -71,12 +74,25 @@ func TestExitCode(t *testing.T) {
 func TestStartFailsForMissingCommand(t *testing.T) {
 	t.Parallel()
 	d := newDriver(t, t.TempDir(), nil)
-	_, err := d.Start(ctxFor(t), driver.Spec{ID: "missing", Command: []string{"no-such-command-here"}})
+	// IDs name cgroups, which are global: unique IDs keep concurrent runs
+	// of the tests apart.
+	id := uuid.NewString()
+	_, err := d.Start(ctxFor(t), driver.Spec{ID: id, Command: []string{"no-such-command-here"}})
 	if err == nil || !strings.Contains(err.Error(), "no-such-command-here") {
 		t.Fatalf("start = %v, want an error naming the command", err)
 	}
-	if _, err := os.Stat(filepath.Join(d.cfg.Dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(filepath.Join(d.cfg.Dir, id)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("failed start left its directory: %v", err)
+	}
+
+	// Init reports a failed exec.
+	bogus := filepath.Join(t.TempDir(), "bogus")
+	if err := os.WriteFile(bogus, []byte{0, 1, 2, 3}, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, err = d.Start(ctxFor(t), driver.Spec{ID: uuid.NewString(), Command: []string{bogus}})
+	if err == nil || !strings.Contains(err.Error(), "exec format error") {
+		t.Fatalf("start = %v, want exec format error", err)
 	}
 }
 
@@ -153,6 +169,51 @@ func TestRecover(t *testing.T) {
 	}
 }
 
+// TestRecoverAfterAgentKilled kills an agent (the test binary in another
+// role) with SIGKILL: its workload keeps running and a new driver takes
+// it over.
+func TestRecoverAfterAgentKilled(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	agent := exec.Command(os.Args[0])
+	agent.Env = append(os.Environ(), agentEnv+"="+dir)
+	agent.Stderr = t.Output()
+	stdout, err := agent.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var h driver.Handle
+	decodeErr := json.NewDecoder(stdout).Decode(&h)
+	_ = agent.Process.Kill()
+	_ = agent.Wait()
+	if decodeErr != nil {
+		t.Fatalf("read handle from agent: %v", decodeErr)
+	}
+
+	d := newDriver(t, dir, nil)
+	ctx := ctxFor(t)
+	if err := d.Recover(ctx, h); err != nil {
+		t.Fatalf("recover: %v", err)
+	}
+	t.Cleanup(func() { _ = d.Destroy(context.Background(), h.ID) })
+	inst, _ := d.get(h.ID)
+	if !alive(inst.st.ShimPID, inst.st.ShimStart) || inst.exited() {
+		t.Fatal("shim or workload died with the agent")
+	}
+	if p, err := procStat(inst.st.PID); err != nil || p.State == "Z" {
+		t.Fatalf("workload died with the agent: %v", err)
+	}
+	if err := d.Stop(ctx, h.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if e := wait(t, d, h.ID); e.Signal != int(unix.SIGKILL) && e.Signal != int(unix.SIGTERM) {
+		t.Errorf("exit = %+v, want killed by Stop", e)
+	}
+}
+
 func TestRecoverExitedWhileAway(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -190,7 +251,7 @@ func TestFencing(t *testing.T) {
 	go func() {
 		defer close(renewed)
 		for renew.Err() == nil {
-			if err := WriteLease(lease, time.Now().Add(time.Second)); err != nil {
+			if err := WriteLease(lease, time.Now().Add(3*time.Second)); err != nil {
 				t.Error(err)
 			}
 			select {

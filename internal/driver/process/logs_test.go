@@ -104,7 +104,8 @@ func TestFileLogs(t *testing.T) {
 	t.Parallel()
 	d := newDriver(t, t.TempDir(), nil)
 	h := start(t, d, driver.Spec{Command: sh(
-		`for i in 1 2 3; do echo f$i >> app.log; done; sleep 2; echo f4 >> app.log; sleep 30`)})
+		`for i in 1 2 3; do echo f$i >> app.log; done; while [ ! -e more ]; do sleep 0.1; done; echo f4 >> app.log; sleep 30`)})
+	inst, _ := d.get(h.ID)
 
 	eventually(t, "three lines in app.log", func() bool {
 		var got string
@@ -121,7 +122,10 @@ func TestFileLogs(t *testing.T) {
 			t.Errorf("stream %q, want %q", e.Stream, FileStream)
 		}
 		got = append(got, string(e.Data))
-		if len(got) == 3 {
+		switch len(got) {
+		case 2: // the tail is read: have the workload write more
+			return os.WriteFile(filepath.Join(inst.cfg.WorkDir, "more"), nil, 0o600)
+		case 3:
 			return errDone
 		}
 		return nil
@@ -133,7 +137,6 @@ func TestFileLogs(t *testing.T) {
 		t.Errorf("followed %q, want %q", got, want)
 	}
 
-	inst, _ := d.get(h.ID)
 	abs := filepath.Join(inst.cfg.WorkDir, "app.log")
 	if err := d.Stop(ctxFor(t), h.ID, 0); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,9 @@ package process
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -19,10 +21,35 @@ import (
 
 func TestMain(m *testing.M) {
 	Reexec()
+	if dir := os.Getenv(agentEnv); dir != "" {
+		os.Exit(runAgent(dir))
+	}
 	// Shims inherit this: under -race they would otherwise linger a
 	// second when they exit.
 	os.Setenv("GORACE", "atexit_sleep_ms=0")
 	os.Exit(m.Run())
+}
+
+// agentEnv makes the test binary a stand-in agent (see runAgent).
+const agentEnv = "NIMBUS_PROCESS_TEST_AGENT"
+
+// runAgent starts `sleep 60` with a driver over dir, prints the handle as
+// JSON and waits to be killed.
+func runAgent(dir string) int {
+	d, err := New(Config{Dir: dir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	h, err := d.Start(context.Background(), driver.Spec{ID: uuid.NewString(), Command: []string{"sleep", "60"}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := json.NewEncoder(os.Stdout).Encode(h); err != nil {
+		return 1
+	}
+	select {}
 }
 
 // patience bounds every wait of the tests: generous, as the machine may be

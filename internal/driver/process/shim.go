@@ -133,35 +133,6 @@ func startWorkload(configPath string, log *slog.Logger) (*shim, error) {
 	return s, nil
 }
 
-// startGated starts cmd (an init role), puts it into cg and only then
-// opens the gate init waits at.
-func startGated(cmd *exec.Cmd, cg cgroup) error {
-	gateR, gateW, err := os.Pipe()
-	if err != nil {
-		return err
-	}
-	defer gateW.Close()
-	cmd.ExtraFiles = []*os.File{gateR} // gateFD
-	err = cmd.Start()
-	gateR.Close()
-	if err != nil {
-		return fmt.Errorf("start: %w", err)
-	}
-	if cg != nil {
-		if err := cg.add(cmd.Process.Pid); err != nil {
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-			return fmt.Errorf("join cgroup: %w", err)
-		}
-	}
-	if _, err := gateW.Write([]byte{1}); err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		return fmt.Errorf("release: %w", err)
-	}
-	return nil
-}
-
 // copy writes one output stream of the workload to the log.
 func (s *shim) copy(r *os.File, stream string) {
 	defer s.copied.Done()
