@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/nimbus-cloud/nimbus/internal/driver/process"
 	"os"
 	"os/exec"
 	"regexp"
@@ -20,6 +21,9 @@ import (
 const execEnv = "NIMBUS_CLI_TEST_EXEC"
 
 func TestMain(m *testing.M) {
+	if process.Reexec() {
+		return
+	}
 	if os.Getenv(execEnv) == "1" {
 		os.Exit(Main(os.Args[1:]))
 	}
