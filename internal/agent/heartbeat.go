@@ -1,0 +1,147 @@
+package agent
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/api"
+	"github.com/nimbus-cloud/nimbus/client"
+)
+
+// heartbeatLoop reports to the server at the interval it asks for.
+func (a *Agent) heartbeatLoop(ctx context.Context) {
+	for {
+		a.heartbeat(ctx)
+		if !waitFor(ctx, a.heartbeatInterval(), nil) {
+			return
+		}
+	}
+}
+
+func (a *Agent) heartbeatInterval() time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return time.Duration(a.timings.HeartbeatIntervalMs) * time.Millisecond
+}
+
+// heartbeat sends one report: every instance's status, and the events and
+// samples buffered since the last report that got through.
+func (a *Agent) heartbeat(ctx context.Context) {
+	reports := a.instanceReports()
+	a.mu.Lock()
+	events, eventsEnd := a.events.pending()
+	samples, samplesEnd := a.samples.pending()
+	fence := time.Duration(a.timings.FenceTimeoutMs) * time.Millisecond
+	a.mu.Unlock()
+
+	drivers := a.driverReports()
+	capacity := a.capacity()
+	body := api.AgentHeartbeat{
+		AgentURL:  &a.url,
+		Capacity:  &capacity,
+		Drivers:   &drivers,
+		Instances: &reports,
+		Events:    &events,
+		Samples:   &samples,
+	}
+	if a.info.Address != "" {
+		body.Address = &a.info.Address
+	}
+	sent := a.now()
+	// An answer later than the fence timeout would renew nothing.
+	rctx, cancel := context.WithTimeout(ctx, fence)
+	res, err := a.api.API.AgentHeartbeatWithResponse(rctx, body)
+	cancel()
+	if err == nil {
+		err = client.Err(res.HTTPResponse, res.Body)
+	}
+	if err == nil && res.JSON200 == nil {
+		err = errors.New("heartbeat: empty answer")
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			a.heartbeatFailed(err)
+		}
+		return
+	}
+	a.heartbeatDone(sent, *res.JSON200, eventsEnd, samplesEnd)
+}
+
+// heartbeatDone acts on an accepted report: it drops what was delivered,
+// renews the lease, adopts the server's timings and wakes the assignment
+// watcher when the revision moved or contact was regained.
+func (a *Agent) heartbeatDone(sent time.Time, res api.AgentHeartbeatResponse, eventsEnd, samplesEnd uint64) {
+	a.mu.Lock()
+	droppedEvents := a.events.ack(eventsEnd)
+	droppedSamples := a.samples.ack(samplesEnd)
+	timings := validTimings(res.Timings, a.timings)
+	timingsChanged := timings != a.timings
+	a.timings = timings
+	revisionMoved := res.Revision != a.revision
+	a.revision = res.Revision
+	wasOut := a.outage
+	a.outage = false
+	a.mu.Unlock()
+
+	fence := time.Duration(timings.FenceTimeoutMs) * time.Millisecond
+	regained := a.renewLease(sent, fence)
+	a.writeLease(sent.Add(fence))
+	poke(a.wakeFence)
+	if regained || revisionMoved {
+		poke(a.wakeWatch)
+	}
+	if timingsChanged {
+		c := a.creds
+		c.Timings = timings
+		if err := saveCredentials(a.cfg.StateDir, c); err != nil {
+			a.log.Warn("save timings", "err", err)
+		}
+	}
+	if wasOut {
+		a.log.Info("server reachable again", "dropped_events", droppedEvents, "dropped_samples", droppedSamples)
+	}
+}
+
+// heartbeatFailed logs the first failure of an outage; the buffers keep
+// filling until a report gets through.
+func (a *Agent) heartbeatFailed(err error) {
+	a.mu.Lock()
+	first := !a.outage
+	a.outage = true
+	a.mu.Unlock()
+	if !first {
+		return
+	}
+	var apiErr *client.Error
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusUnauthorized {
+		a.log.Error("the server refuses this host's credential: was the host removed? Instances stop when the lease lapses; join again with a new token to come back", "err", err)
+		return
+	}
+	a.log.Warn("heartbeat failed; buffering reports until the server answers", "err", err)
+}
+
+// instanceReports is the status of every instance, ordered by ID.
+func (a *Agent) instanceReports() []api.InstanceReport {
+	ins := a.instanceList()
+	out := make([]api.InstanceReport, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, in.report())
+	}
+	slices.SortFunc(out, func(x, y api.InstanceReport) int { return cmp.Compare(x.ID, y.ID) })
+	return out
+}
+
+// event buffers an event of an instance for the next heartbeat.
+func (a *Agent) event(id string, generation int64, typ, msg string) {
+	e := api.AgentEvent{InstanceID: id, Generation: generation, At: a.now().UTC(), Type: typ}
+	if msg != "" {
+		e.Message = &msg
+	}
+	a.mu.Lock()
+	a.events.add(e)
+	a.mu.Unlock()
+}
