@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/client"
 	"github.com/nimbus-cloud/nimbus/internal/agent"
+	"github.com/nimbus-cloud/nimbus/internal/cli"
 	"github.com/nimbus-cloud/nimbus/internal/driver"
 	"github.com/nimbus-cloud/nimbus/internal/driver/docker"
 	"github.com/nimbus-cloud/nimbus/internal/driver/process"
@@ -28,6 +30,9 @@ func TestMain(m *testing.M) {
 	if process.Reexec() {
 		return
 	}
+	if os.Getenv(agentEnv) == "1" {
+		os.Exit(cli.Main(os.Args[1:]))
+	}
 	os.Exit(m.Run())
 }
 
@@ -36,10 +41,11 @@ const adminPassword = "admin-secret-1"
 // env is a server with its reconciler on a fresh SQLite store, and the
 // admin's client.
 type env struct {
-	t     *testing.T
-	url   string
-	admin *client.Client
-	log   *slog.Logger
+	t       *testing.T
+	url     string
+	handler http.Handler
+	admin   *client.Client
+	log     *slog.Logger
 }
 
 func newEnv(t *testing.T) *env {
@@ -65,7 +71,7 @@ func newEnv(t *testing.T) *env {
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	e := &env{t: t, url: hs.URL, log: log}
+	e := &env{t: t, url: hs.URL, handler: srv.Handler(), log: log}
 	e.admin = e.login("admin", adminPassword)
 	call(e.admin.API.UpdateClusterWithResponse(ctx, "default", api.ClusterUpdate{HeartbeatTimeoutSeconds: ptr(3)})).ok(t)
 	call(e.admin.API.PutQuotaWithResponse(ctx, "admin", "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)

@@ -2,11 +2,14 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/api"
+	"github.com/nimbus-cloud/nimbus/client"
 	"github.com/nimbus-cloud/nimbus/internal/testreq"
 )
 
@@ -109,4 +112,91 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// followTicks follows an instance that prints "tick N" lines and returns
+// once it has seen three new ones arrive.
+func followTicks(t *testing.T, c *client.Client, tenant, name string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	var seen []string
+	err := c.Logs(ctx, tenant, name, client.LogOptions{Follow: true, Tail: 1}, func(e api.LogEntry) error {
+		for _, line := range strings.Split(strings.TrimSpace(e.Data), "\n") {
+			if strings.HasPrefix(line, "tick ") {
+				seen = append(seen, line)
+			}
+		}
+		if len(seen) >= 4 {
+			return errEnough
+		}
+		return nil
+	})
+	if !errors.Is(err, errEnough) {
+		t.Fatalf("follow logs of %s: %v (saw %v)", name, err, seen)
+	}
+	if seen[0] == seen[3] {
+		t.Fatalf("follow repeated %q", seen[0])
+	}
+}
+
+var errEnough = errors.New("enough")
+
+// tickCommand prints a numbered line five times a second.
+var tickCommand = []string{"sh", "-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"}
+
+// TestFollowLogs follows the output of a process and of a container over
+// the websocket, as `nimbus instance logs -f` does.
+func TestFollowLogs(t *testing.T) {
+	image := testreq.BusyboxImage(t)
+	e := newEnv(t)
+	e.startAgent("host-one", t.TempDir(), nil)
+	ctx := context.Background()
+	c := e.admin
+	for _, spec := range []api.InstanceSpec{
+		{Driver: api.InstanceDriverProcess, Command: &tickCommand},
+		{Driver: api.InstanceDriverDocker, Image: &image, Command: &tickCommand},
+	} {
+		name := "ticker-" + string(spec.Driver)
+		call(c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: name, Spec: spec})).ok(t)
+		e.waitStatus(c, "admin", name, api.InstanceStatusRunning, 20*time.Second)
+		followTicks(t, c, "admin", name)
+		call(c.API.DeleteInstanceWithResponse(ctx, "admin", name)).ok(t)
+	}
+}
+
+// TestAgentRestartKeepsInstances restarts an agent under a running
+// instance: the same process keeps running, and no second copy starts.
+func TestAgentRestartKeepsInstances(t *testing.T) {
+	e := newEnv(t)
+	dir := t.TempDir()
+	first := e.startAgent("host-one", dir, nil)
+	ctx := context.Background()
+	c := e.admin
+	marker := "NIMBUS_E2E_MARK=" + rand.Text()
+	key, val, _ := strings.Cut(marker, "=")
+	call(c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "steady", Spec: api.InstanceSpec{
+		Driver: api.InstanceDriverProcess, Command: &[]string{"sleep", "3600"}, Env: &map[string]string{key: val}}})).ok(t)
+	before := e.waitStatus(c, "admin", "steady", api.InstanceStatusRunning, 15*time.Second)
+	pids := copies(marker)
+	if len(pids) != 1 {
+		t.Fatalf("%d copies before the restart", len(pids))
+	}
+	most := watchCopies(t, marker)
+	first.stop()
+	e.startAgent("host-one", dir, nil)
+	time.Sleep(2 * time.Second) // a few heartbeats and an assignment pass
+	after := e.waitStatus(c, "admin", "steady", api.InstanceStatusRunning, 5*time.Second)
+	if now := copies(marker); len(now) != 1 || now[0] != pids[0] {
+		t.Fatalf("copies after the restart %v, want the same process %v", now, pids)
+	}
+	if !after.StartedAt.Equal(*before.StartedAt) || after.Generation != before.Generation {
+		t.Fatalf("instance restarted: started %v -> %v, generation %d -> %d", before.StartedAt, after.StartedAt,
+			before.Generation, after.Generation)
+	}
+	if n := most.Load(); n > 1 {
+		t.Fatalf("%d copies at once", n)
+	}
+	call(c.API.DeleteInstanceWithResponse(ctx, "admin", "steady")).ok(t)
+	e.eventually(10*time.Second, "stopped after delete", func() (bool, string) { return len(copies(marker)) == 0, "still running" })
 }
