@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -53,5 +54,26 @@ func TestPackageConventions(t *testing.T) {
 	}
 	if len(docs) < 10 {
 		t.Fatalf("found only %d packages: is the walk broken?", len(docs))
+	}
+}
+
+// TestAgentDoesNotImportServer keeps the host agent and its drivers apart
+// from the server: they meet only over the HTTP API (package api and the
+// client), so an agent binary never carries server state.
+func TestAgentDoesNotImportServer(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", "./internal/agent/...", "./internal/driver/...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v: %s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if !slices.Contains(deps, "github.com/nimbus-cloud/nimbus/internal/agent") {
+		t.Fatalf("go list found no agent package: %v", deps)
+	}
+	for _, forbidden := range []string{"internal/server", "internal/store"} {
+		for _, d := range deps {
+			if strings.Contains(d, "/nimbus/"+forbidden) {
+				t.Errorf("the agent or a driver depends on %s", d)
+			}
+		}
 	}
 }
