@@ -37,8 +37,8 @@ func readProblem(t testing.TB, res *http.Response) problemDoc {
 }
 
 // snapshot counts what a rejected request must not change.
-func snapshot(t testing.TB, e *env) [4]int {
-	var n [4]int
+func snapshot(t testing.TB, e *env) [5]int {
+	var n [5]int
 	ctx := context.Background()
 	err := e.store.Read(ctx, func(tx store.Tx) error {
 		users, _, err := tx.ListUsers(ctx, store.UserFilter{Page: store.Page{Limit: 1000}})
@@ -53,8 +53,12 @@ func snapshot(t testing.TB, e *env) [4]int {
 		if err != nil {
 			return err
 		}
+		instances, _, err := tx.ListInstances(ctx, store.InstanceFilter{Page: store.Page{Limit: 1000}})
+		if err != nil {
+			return err
+		}
 		audit, _, err := tx.ListAudit(ctx, store.AuditFilter{Result: store.AuditSuccess, Page: store.Page{Limit: 1000}})
-		n = [4]int{len(users), len(tenants), len(hosts), len(audit)}
+		n = [5]int{len(users), len(tenants), len(hosts), len(instances), len(audit)}
 		return err
 	})
 	if err != nil {
@@ -95,6 +99,23 @@ func TestBadInput(t *testing.T) {
 		{"empty body", "POST", "/api/v1/tenants", ``, 400, "invalid_json", ""},
 		{"not json", "POST", "/api/v1/tenants", `name=Abc`, 415, "unsupported_media_type", "Content-Type"},
 		{"huge body", "POST", "/api/v1/tenants", `{"name":"Huge","description":"` + strings.Repeat("x", 2<<20) + `"}`, 413, "body_too_large", ""},
+		{"process without command", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process"}}`, 400, "invalid_field", "spec.command"},
+		{"process with image", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"image":"x"}}`, 400, "invalid_field", "spec.image"},
+		{"docker without image", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"docker"}}`, 400, "invalid_field", "spec.image"},
+		{"unknown driver", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"lxc","command":["true"]}}`, 400, "invalid_field", "spec.driver"},
+		{"bad instance name", "POST", "/api/v1/tenants/admin/instances", `{"name":"Web_1","spec":{"driver":"process","command":["true"]}}`, 400, "invalid_field", "name"},
+		{"bad env name", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"env":{"1X":"y"}}}`, 400, "invalid_field", "spec.env.1X"},
+		{"port twice", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"ports":[{"host_port":80,"container_port":80},{"host_port":80,"container_port":81}]}}`, 400, "invalid_field", "spec.ports[1].host_port"},
+		{"port out of range", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"ports":[{"host_port":70000,"container_port":80}]}}`, 400, "invalid_field", "spec.ports[0].host_port"},
+		{"http check without port", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"health_check":{"type":"http"}}}`, 400, "invalid_field", "spec.health_check.port"},
+		{"exec check without command", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"health_check":{"type":"exec"}}}`, 400, "invalid_field", "spec.health_check.command"},
+		{"back-off below its start", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"restart":{"backoff_ms":5000,"max_backoff_ms":10}}}`, 400, "invalid_field", "spec.restart.max_backoff_ms"},
+		{"bad constraint", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","constraints":["=x"],"spec":{"driver":"process","command":["true"]}}`, 400, "invalid_field", "constraints[0]"},
+		{"too much cpu", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"cpu":5000}}`, 400, "invalid_field", "spec.cpu"},
+		{"relative volume", "POST", "/api/v1/tenants/admin/instances", `{"name":"a","spec":{"driver":"process","command":["true"],"volumes":[{"source":"data","target":"/data"}]}}`, 400, "invalid_field", "spec.volumes[0].source"},
+		{"bad action", "POST", "/api/v1/tenants/admin/instances" + "/nope/actions", `{"action":"pause"}`, 400, "invalid_field", "action"},
+		{"join token ttl too long", "POST", "/api/v1/clusters/default/join-tokens", `{"ttl_seconds":99999999}`, 400, "invalid_field", "ttl_seconds"},
+		{"heartbeat from a user", "POST", "/api/v1/agent/heartbeat", `{}`, 403, "forbidden", ""},
 		{"unknown endpoint", "GET", "/api/v1/nothing", "", 404, "not_found", ""},
 		{"no credentials", "GET", "/api/v1/tenants", "", 401, "unauthenticated", ""},
 	}

@@ -1,0 +1,154 @@
+package server_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/nimbus-cloud/nimbus/api"
+	"github.com/nimbus-cloud/nimbus/client"
+	"github.com/nimbus-cloud/nimbus/internal/auth"
+	"github.com/nimbus-cloud/nimbus/internal/store"
+)
+
+var joinCapacity = api.Capacity{CPU: 4, MemoryMib: 8192, DiskMib: 100000, NetworkMbps: 1000}
+
+// join trades a fresh join token for a host credential and returns a
+// client acting as that host's agent.
+func join(t *testing.T, e *env, name string) (*client.Client, api.AgentJoinResponse) {
+	t.Helper()
+	ctx := context.Background()
+	jt := call(e.admin.API.CreateJoinTokenWithResponse(ctx, "default", api.JoinTokenCreate{})).ok(t)
+	res := call(e.anon().API.AgentJoinWithResponse(ctx, api.AgentJoinRequest{Token: jt.JSON201.Token, HostName: name,
+		Capacity: joinCapacity, Drivers: &[]api.DriverReport{{Name: "process", Available: true}}})).ok(t)
+	agent, err := client.New(e.url, client.WithToken(res.JSON201.Credential))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return agent, *res.JSON201
+}
+
+func TestJoinTokenIsSingleUse(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		jt := call(e.admin.API.CreateJoinTokenWithResponse(ctx, "default", api.JoinTokenCreate{
+			Labels: &api.Labels{"zone": "a"}})).ok(t)
+		req := api.AgentJoinRequest{Token: jt.JSON201.Token, HostName: "edge-one", Capacity: joinCapacity}
+		first := call(e.anon().API.AgentJoinWithResponse(ctx, req)).ok(t)
+		if first.JSON201.Host != "edge-one" || first.JSON201.Timings.FenceTimeoutMs >= first.JSON201.Timings.HeartbeatTimeoutMs {
+			t.Fatalf("join answer %+v", first.JSON201)
+		}
+		host := call(e.admin.API.GetHostWithResponse(ctx, "edge-one")).ok(t)
+		if host.JSON200.Labels["zone"] != "a" || host.JSON200.State != api.HostStateReady {
+			t.Fatalf("joined host %+v", host.JSON200)
+		}
+		req.HostName = "edge-two"
+		again, err := e.anon().API.AgentJoinWithResponse(ctx, req)
+		if err != nil || again.StatusCode() != http.StatusUnauthorized {
+			t.Fatalf("reused token: %v %d %s", err, again.StatusCode(), again.Body)
+		}
+		if res, _ := e.admin.API.GetHostWithResponse(ctx, "edge-two"); res.StatusCode() != http.StatusNotFound {
+			t.Fatalf("a refused join created host edge-two: %d", res.StatusCode())
+		}
+		expired := auth.NewJoinToken()
+		if err := e.store.Write(ctx, func(tx store.Tx) error {
+			c, err := tx.GetClusterByName(ctx, "default")
+			if err != nil {
+				return err
+			}
+			return tx.CreateJoinToken(ctx, &store.JoinToken{TokenHash: auth.HashSecret(expired), ClusterID: c.ID,
+				CreatedAt: time.Now().Add(-2 * time.Hour), ExpiresAt: time.Now().Add(-time.Hour)})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		late, err := e.anon().API.AgentJoinWithResponse(ctx, api.AgentJoinRequest{Token: expired, HostName: "edge-late", Capacity: joinCapacity})
+		if err != nil || late.StatusCode() != http.StatusUnauthorized {
+			t.Fatalf("expired token: %v %d %s", err, late.StatusCode(), late.Body)
+		}
+		fresh := call(e.admin.API.CreateJoinTokenWithResponse(ctx, "default", api.JoinTokenCreate{})).ok(t)
+		taken, err := e.anon().API.AgentJoinWithResponse(ctx, api.AgentJoinRequest{Token: fresh.JSON201.Token,
+			HostName: "edge-one", Capacity: joinCapacity})
+		if err != nil || taken.StatusCode() != http.StatusConflict {
+			t.Fatalf("joining a joined host's name: %v %d %s", err, taken.StatusCode(), taken.Body)
+		}
+	})
+}
+
+func TestHostCredentialActsForItsHostOnly(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite)
+	ctx := context.Background()
+	agent, _ := join(t, e, "edge-one")
+	if res, err := agent.API.ListTenantsWithResponse(ctx, nil); err != nil || res.StatusCode() != http.StatusForbidden {
+		t.Fatalf("host credential listing tenants: %v %d", err, res.StatusCode())
+	}
+	if res, err := e.admin.API.AgentAssignmentsWithResponse(ctx, nil); err != nil || res.StatusCode() != http.StatusForbidden {
+		t.Fatalf("user asking for assignments: %v %d", err, res.StatusCode())
+	}
+	hb := call(agent.API.AgentHeartbeatWithResponse(ctx, api.AgentHeartbeat{})).ok(t)
+	if hb.JSON200.Timings.HeartbeatTimeoutMs != 15000 {
+		t.Fatalf("timings %+v", hb.JSON200.Timings)
+	}
+	bogus, err := client.New(e.url, client.WithToken("nhc_"+"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res, err := bogus.API.AgentHeartbeatWithResponse(ctx, api.AgentHeartbeat{}); err != nil || res.StatusCode() != http.StatusUnauthorized {
+		t.Fatalf("unknown credential: %v %d", err, res.StatusCode())
+	}
+}
+
+// TestStaleReportsAreIgnored checks that a host reports only on the current
+// placement of an instance: a report of an older generation, or from
+// another host, changes nothing.
+func TestStaleReportsAreIgnored(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite)
+	ctx := context.Background()
+	call(e.admin.API.PutQuotaWithResponse(ctx, "admin", "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
+	agent, _ := join(t, e, "edge-one")
+	other, _ := join(t, e, "edge-two")
+	inst := call(e.admin.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "web",
+		Spec: api.InstanceSpec{Driver: api.InstanceDriverProcess, Command: &[]string{"sleep", "60"}}})).ok(t).JSON201
+	if inst.Host != "edge-one" || inst.Status != api.InstanceStatusScheduled || inst.Generation != 1 {
+		t.Fatalf("placed %+v", inst)
+	}
+	asg := call(agent.API.AgentAssignmentsWithResponse(ctx, &api.AgentAssignmentsParams{})).ok(t).JSON200
+	if len(asg.Instances) != 1 || asg.Instances[0].ID != inst.ID || asg.Revision == 0 {
+		t.Fatalf("assignments %+v", asg)
+	}
+	report := func(c *client.Client, gen int64, status api.InstanceStatus) {
+		call(c.API.AgentHeartbeatWithResponse(ctx, api.AgentHeartbeat{Instances: &[]api.InstanceReport{
+			{ID: inst.ID, Generation: gen, Status: status}}})).ok(t)
+	}
+	report(agent, 0, api.InstanceStatusFailed)
+	report(other, 1, api.InstanceStatusFailed)
+	got := call(e.admin.API.GetInstanceWithResponse(ctx, "admin", "web")).ok(t).JSON200
+	if got.Status != api.InstanceStatusScheduled {
+		t.Fatalf("a stale report changed the status to %s", got.Status)
+	}
+	report(agent, 1, api.InstanceStatusRunning)
+	got = call(e.admin.API.GetInstanceWithResponse(ctx, "admin", "web")).ok(t).JSON200
+	if got.Status != api.InstanceStatusRunning {
+		t.Fatalf("status %s after the current report", got.Status)
+	}
+	// A long poll at the current revision answers when the instance changes.
+	done := make(chan *api.AgentAssignments, 1)
+	go func() {
+		res, err := agent.API.AgentAssignmentsWithResponse(ctx, &api.AgentAssignmentsParams{Revision: &asg.Revision, WaitMs: ptr(20000)})
+		if err != nil || res.JSON200 == nil {
+			done <- nil
+			return
+		}
+		done <- res.JSON200
+	}()
+	time.Sleep(200 * time.Millisecond)
+	call(e.admin.API.InstanceActionWithResponse(ctx, "admin", "web", api.InstanceActionRequest{Action: api.InstanceActionRequestActionStop})).ok(t)
+	select {
+	case next := <-done:
+		if next == nil || next.Revision == asg.Revision || next.Instances[0].Desired != api.DesiredStateStopped {
+			t.Fatalf("long poll answered %+v", next)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the long poll did not wake on the change")
+	}
+}
