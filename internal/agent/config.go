@@ -46,7 +46,7 @@ type Config struct {
 	// SampleInterval is the time between metric samples (default 10 s).
 	SampleInterval time.Duration
 	// StopGrace is how long a stopped instance has to end before it is
-	// killed (default 10 s). Fencing always uses fenceGrace.
+	// killed (default 10 s). Fencing gives 1 s.
 	StopGrace time.Duration
 	// Now gives the time; time.Now when nil.
 	Now func() time.Time

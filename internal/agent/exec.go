@@ -42,11 +42,13 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 	conn.SetReadLimit(wsReadLimit)
 
 	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
 	stdin, stdinW := io.Pipe()
 	resize := make(chan driver.TermSize, 1)
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
 	wg.Go(func() { readExecInput(ctx, cancel, conn, stdinW, resize) })
 
 	code, err := drv.Exec(ctx, in.id, driver.ExecOptions{
@@ -59,9 +61,9 @@ func (a *Agent) serveExec(w http.ResponseWriter, r *http.Request) {
 	})
 	_ = stdin.Close()
 	if ctx.Err() != nil {
-		if r.Context().Err() != nil {
-			conn.Close(websocket.StatusGoingAway, "agent stopping")
-		}
+		// The peer went away, or the agent is stopping: the deferred
+		// CloseNow drops the connection without waiting for a peer that
+		// may not answer.
 		return
 	}
 	exit := stream.Exit{ExitCode: code}

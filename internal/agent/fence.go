@@ -60,10 +60,11 @@ func (a *Agent) restoreLease() {
 	a.mu.Unlock()
 }
 
-// writeLease saves the deadline for the shims of the process driver.
+// writeLease saves the deadline for the shims of the process driver. It
+// need not survive a crash of the machine, which ends the workloads too.
 func (a *Agent) writeLease(deadline time.Time) {
 	data := []byte(strconv.FormatInt(deadline.UnixNano(), 10))
-	if err := writeFileAtomic(LeasePath(a.cfg.StateDir), data, 0o644); err != nil {
+	if err := writeFileAtomic(LeasePath(a.cfg.StateDir), data, 0o644, false); err != nil {
 		a.log.Error("write lease: workloads will be killed when the previous lease lapses", "err", err)
 	}
 }

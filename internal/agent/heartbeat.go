@@ -44,9 +44,9 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		AgentURL:  &a.url,
 		Capacity:  &capacity,
 		Drivers:   &drivers,
-		Instances: &reports,
-		Events:    &events,
-		Samples:   &samples,
+		Instances: nonNil(reports),
+		Events:    nonNil(events),
+		Samples:   nonNil(samples),
 	}
 	if a.info.Address != "" {
 		body.Address = &a.info.Address
@@ -144,4 +144,13 @@ func (a *Agent) event(id string, generation int64, typ, msg string) {
 	a.mu.Lock()
 	a.events.add(e)
 	a.mu.Unlock()
+}
+
+// nonNil points at s, or at an empty slice when s is nil, so that the report
+// carries [] rather than null.
+func nonNil[T any](s []T) *[]T {
+	if s == nil {
+		s = []T{}
+	}
+	return &s
 }

@@ -51,6 +51,7 @@ func (a *Agent) newInstance(r record) *instance {
 func (a *Agent) assigned(asg api.Assignment) *instance {
 	r := record{Assignment: asg, AppliedRestartSeq: asg.RestartSeq, Status: api.InstanceStatusStopped}
 	if asg.Desired == api.DesiredStateRunning {
+		// Placed, not yet started: idle starts it once allowed.
 		now := a.now()
 		r.NextStart = &now
 		r.Status = api.InstanceStatusScheduled
@@ -109,14 +110,8 @@ func (a *Agent) lookup(id string) (*instance, bool) {
 // generation).
 func (in *instance) update(asg api.Assignment) {
 	in.mu.Lock()
-	old := in.rec.Assignment
-	changed := !reflect.DeepEqual(old, asg)
+	changed := !reflect.DeepEqual(in.rec.Assignment, asg)
 	in.rec.Assignment = asg
-	if old.Desired != api.DesiredStateRunning && asg.Desired == api.DesiredStateRunning && !in.rec.Live {
-		now := in.a.now()
-		in.rec.NextStart = &now
-		in.rec.InARow = 0
-	}
 	in.mu.Unlock()
 	if changed {
 		in.save()

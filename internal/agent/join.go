@@ -173,7 +173,7 @@ func saveCredentials(stateDir string, c credentials) error {
 	if err != nil {
 		return fmt.Errorf("encode credentials: %w", err)
 	}
-	if err := writeFileAtomic(credentialsPath(stateDir), append(data, '\n'), 0o600); err != nil {
+	if err := writeFileAtomic(credentialsPath(stateDir), append(data, '\n'), 0o600, true); err != nil {
 		return fmt.Errorf("save credentials: %w", err)
 	}
 	return nil

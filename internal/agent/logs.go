@@ -55,10 +55,10 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	switch {
-	case r.Context().Err() != nil:
-		conn.Close(websocket.StatusGoingAway, "agent stopping")
 	case ctx.Err() != nil:
-		// The peer went away.
+		// The peer went away, or the agent is stopping: the deferred
+		// CloseNow drops the connection without waiting for a peer that
+		// may not answer.
 	case errors.Is(err, driver.ErrNotFound):
 		conn.Close(websocket.StatusInternalError, "no output: the instance has not run on this host")
 	case err != nil:

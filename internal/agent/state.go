@@ -61,7 +61,7 @@ func saveRecord(stateDir string, r record) error {
 	if err != nil {
 		return fmt.Errorf("encode instance %s: %w", r.Assignment.ID, err)
 	}
-	if err := writeFileAtomic(recordPath(stateDir, r.Assignment.ID), data, 0o600); err != nil {
+	if err := writeFileAtomic(recordPath(stateDir, r.Assignment.ID), data, 0o600, true); err != nil {
 		return fmt.Errorf("save instance %s: %w", r.Assignment.ID, err)
 	}
 	return nil
@@ -111,8 +111,9 @@ func loadRecords(stateDir string) ([]record, error) {
 }
 
 // writeFileAtomic replaces path with data: readers see the old content or
-// the new, never a mix, even across a crash.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
+// the new, never a mix. A durable write also survives a crash of the
+// machine.
+func writeFileAtomic(path string, data []byte, perm os.FileMode, durable bool) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -122,7 +123,7 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 	if err == nil {
 		err = f.Chmod(perm)
 	}
-	if err == nil {
+	if err == nil && durable {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {

@@ -96,6 +96,11 @@ func (in *instance) idle(ctx context.Context) {
 		r.InARow = 0
 		r.NextStart = &now
 		changed, requested = true, true
+	case r.NextStart == nil && r.Status == api.InstanceStatusStopped:
+		// Stopped on request, and wanted running again.
+		r.InARow = 0
+		r.NextStart = &now
+		changed = true
 	}
 	next := r.NextStart
 	in.mu.Unlock()
