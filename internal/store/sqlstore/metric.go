@@ -47,11 +47,14 @@ func (t *tx) LatestSamples(ctx context.Context, since time.Time) ([]store.Metric
 
 func (t *tx) RollupSamples(ctx context.Context, from, to time.Time) error {
 	const bucket = int64(store.ResolutionRollup) * 1e6
+	// The outer WHERE true keeps SQLite from reading ON CONFLICT as a join.
 	_, err := t.exec(ctx, `INSERT INTO metric_samples (object_id, resolution, at, cpu, memory_bytes)
-		SELECT object_id, ?, (at / ?) * ?, AVG(cpu), CAST(AVG(memory_bytes) AS BIGINT) FROM metric_samples
-		WHERE resolution = ? AND at >= ? AND at < ? GROUP BY object_id, (at / ?) * ?
+		SELECT object_id, ?, bucket, AVG(cpu), CAST(AVG(memory_bytes) AS BIGINT) FROM (
+			SELECT object_id, (at / ?) * ? AS bucket, cpu, memory_bytes FROM metric_samples
+			WHERE resolution = ? AND at >= ? AND at < ?) raw
+		WHERE true GROUP BY object_id, bucket
 		ON CONFLICT (object_id, resolution, at) DO UPDATE SET cpu = excluded.cpu, memory_bytes = excluded.memory_bytes`,
-		store.ResolutionRollup, bucket, bucket, store.ResolutionRaw, from.UnixMicro(), to.UnixMicro(), bucket, bucket)
+		store.ResolutionRollup, bucket, bucket, store.ResolutionRaw, from.UnixMicro(), to.UnixMicro())
 	return wrap(err, "roll up samples")
 }
 

@@ -44,6 +44,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"WriteRollsBack", testWriteRollsBack},
 		{"PingAndDialect", testPingAndDialect},
 		{"AuthEpoch", testAuthEpoch},
+		{"Instances", testInstances},
+		{"Agents", testAgents},
+		{"Metrics", testMetrics},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, open(t)) })
