@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nimbus-cloud/nimbus/internal/agent"
 	"github.com/nimbus-cloud/nimbus/internal/hostinfo"
 	"github.com/nimbus-cloud/nimbus/internal/server"
 	"github.com/nimbus-cloud/nimbus/internal/store/sqlstore"
@@ -98,6 +99,20 @@ func TestReadmeTour(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	t.Setenv("NIMBUS_PASSWORD", "tour-admin-1")
+	// As `nimbus dev` does: reconcilers, and this machine's agent.
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	go func() { _ = srv.Run(runCtx) }()
+	token, err := server.DevSetup(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agentDone := make(chan error, 1)
+	go func() {
+		agentDone <- runAgent(runCtx, agent.Config{Server: hs.URL, JoinToken: token, StateDir: filepath.Join(dir, "agent"),
+			Listen: "127.0.0.1:0", HostName: boot.HostName, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	}()
+	defer func() { stop(); <-agentDone }()
 
 	cmds := tourCommands(t)
 	if len(cmds) < 10 {
@@ -121,6 +136,10 @@ func TestReadmeTour(t *testing.T) {
 		"host list --label zone=a --label !gpu": boot.HostName,
 		"audit list --tenant RD_Dept":           "user.batch_create",
 		"audit list --action user. -o json":     `"user.batch_create"`,
+		"instance logs hello":                   "hello from nimbus",
+		"instance exec hello -- hostname":       "hello",
+		"instance events hello":                 "running",
+		"host join-command --cluster default":   "nimbus agent --server",
 	} {
 		if got, ok := outputs[cmd]; !ok || !strings.Contains(got, want) {
 			t.Errorf("nimbus %s: output lacks %q:\n%s", cmd, want, got)
