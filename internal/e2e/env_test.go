@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -76,6 +77,21 @@ func newEnv(t *testing.T) *env {
 	call(e.admin.API.UpdateClusterWithResponse(ctx, "default", api.ClusterUpdate{HeartbeatTimeoutSeconds: ptr(3)})).ok(t)
 	call(e.admin.API.PutQuotaWithResponse(ctx, "admin", "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
 	return e
+}
+
+// scrape reads the server's Prometheus metrics.
+func (e *env) scrape() string {
+	e.t.Helper()
+	res, err := http.Get(e.url + "/metrics")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return string(b)
 }
 
 // testWriter sends logs to t.Log while the test runs.

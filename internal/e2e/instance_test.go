@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +37,21 @@ func TestProcessInstanceLifecycle(t *testing.T) {
 	out, code := execIn(t, c, "admin", "hello", "sh", "-c", "hostname; exit 3")
 	if code != 3 || strings.TrimSpace(out) != "hello" {
 		t.Fatalf("exec: code %d output %q, want 3 and the instance's host name", code, out)
+	}
+	e.eventually(10*time.Second, "metrics", func() (bool, string) {
+		series := call(c.API.GetInstanceMetricsWithResponse(ctx, "admin", "hello", nil)).ok(t).JSON200
+		host := call(c.API.GetHostMetricsWithResponse(ctx, "host-one", nil)).ok(t).JSON200
+		if len(series.Points) == 0 || len(host.Points) == 0 || series.ResolutionSeconds != 10 {
+			return false, fmt.Sprintf("%d instance and %d host points", len(series.Points), len(host.Points))
+		}
+		last := series.Points[len(series.Points)-1]
+		return last.MemoryBytes > 0 && last.MemoryBytes < 64<<20, fmt.Sprintf("last point %+v", last)
+	})
+	scrape := e.scrape()
+	for _, want := range []string{`nimbus_instance_memory_bytes{host="host-one",instance="hello",tenant="admin"}`, `nimbus_host_cpu_cores{host="host-one"}`} {
+		if !strings.Contains(scrape, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 
 	call(c.API.InstanceActionWithResponse(ctx, "admin", "hello", api.InstanceActionRequest{Action: api.InstanceActionRequestActionStop})).ok(t)
@@ -199,4 +216,37 @@ func TestAgentRestartKeepsInstances(t *testing.T) {
 	}
 	call(c.API.DeleteInstanceWithResponse(ctx, "admin", "steady")).ok(t)
 	e.eventually(10*time.Second, "stopped after delete", func() (bool, string) { return len(copies(marker)) == 0, "still running" })
+}
+
+// TestFileLogs reads the log file an instance declares, as
+// `nimbus instance logs --file` does, for both drivers.
+func TestFileLogs(t *testing.T) {
+	image := testreq.BusyboxImage(t)
+	e := newEnv(t)
+	e.startAgent("host-one", t.TempDir(), nil)
+	ctx := context.Background()
+	c := e.admin
+	logFile := "/tmp/nimbus-e2e-" + rand.Text() + ".log"
+	t.Cleanup(func() { os.Remove(logFile) })
+	write := []string{"sh", "-c", "i=0; while true; do i=$((i+1)); echo line $i >> " + logFile + "; sleep 0.2; done"}
+	for _, spec := range []api.InstanceSpec{
+		{Driver: api.InstanceDriverProcess, Command: &write, LogPath: &logFile},
+		{Driver: api.InstanceDriverDocker, Image: &image, Command: &write, LogPath: &logFile},
+	} {
+		name := "writer-" + string(spec.Driver)
+		call(c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: name, Spec: spec})).ok(t)
+		e.waitStatus(c, "admin", name, api.InstanceStatusRunning, 20*time.Second)
+		e.eventually(10*time.Second, "file log of "+name, func() (bool, string) {
+			var b strings.Builder
+			err := c.Logs(ctx, "admin", name, client.LogOptions{Path: logFile, Tail: 5}, func(e api.LogEntry) error {
+				if e.Stream != api.LogEntryStreamFile {
+					return fmt.Errorf("stream %s", e.Stream)
+				}
+				b.WriteString(e.Data)
+				return nil
+			})
+			return err == nil && strings.Contains(b.String(), "line 2"), fmt.Sprint(err, b.String())
+		})
+		call(c.API.DeleteInstanceWithResponse(ctx, "admin", name)).ok(t)
+	}
 }
