@@ -22,10 +22,10 @@ func (b *buffer[T]) add(v T) {
 	}
 }
 
-// pending returns a copy of the entries and the number just past the last
-// of them, to give to ack once they are delivered.
+// pending returns a copy of the entries and the number of the first; once
+// the first n are delivered, give first+n to ack.
 func (b *buffer[T]) pending() ([]T, uint64) {
-	return append([]T(nil), b.items...), b.first + uint64(len(b.items))
+	return append([]T(nil), b.items...), b.first
 }
 
 // ack drops the entries numbered below end and returns how many were

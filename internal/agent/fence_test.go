@@ -114,3 +114,29 @@ func TestBufferingAcrossOutage(t *testing.T) {
 		t.Errorf("%d samples from the outage arrived", during)
 	}
 }
+
+// After a long outage the buffers go out in several heartbeats, each
+// within the server's limit on request bodies.
+func TestLargeBacklogInSeveralHeartbeats(t *testing.T) {
+	s := newFakeServer(t)
+	s.setTimings(api.AgentTimings{HeartbeatIntervalMs: 200, FenceTimeoutMs: 30_000, HeartbeatTimeoutMs: 60_000})
+	ta := startAgent(t, s)
+	eventually(t, "joined", func() bool { return s.heartbeatCount() > 0 })
+	s.setDown(true)
+	const n = 9000
+	msg := strings.Repeat("x", 400)
+	for i := range n {
+		ta.event("backlog", int64(i), "test", msg)
+	}
+	before := s.heartbeatCount()
+	s.setDown(false)
+	eventually(t, "the whole backlog delivered", func() bool { return len(s.eventsOf("backlog")) == n })
+	if s.heartbeatCount()-before < 4 {
+		t.Errorf("%d heartbeats carried 4 MB", s.heartbeatCount()-before)
+	}
+	for i, e := range s.eventsOf("backlog") {
+		if e.Generation != int64(i) {
+			t.Fatalf("event %d has generation %d: out of order or lost", i, e.Generation)
+		}
+	}
+}

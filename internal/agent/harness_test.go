@@ -137,8 +137,10 @@ func (s *fakeServer) heartbeat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var hb api.AgentHeartbeat
-	if err := json.NewDecoder(r.Body).Decode(&hb); err != nil {
-		problem(w, http.StatusBadRequest, api.ProblemCodeInvalidJSON, err.Error())
+	// The real server's limit of every request body.
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&hb); err != nil {
+		s.t.Errorf("heartbeat refused: %v", err)
+		problem(w, http.StatusRequestEntityTooLarge, api.ProblemCodeBodyTooLarge, err.Error())
 		return
 	}
 	s.mu.Lock()

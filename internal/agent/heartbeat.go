@@ -3,6 +3,7 @@ package agent
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"slices"
@@ -12,11 +13,19 @@ import (
 	"github.com/nimbus-cloud/nimbus/client"
 )
 
+// maxReportBytes bounds the JSON of one heartbeat, well under the
+// server's 1 MiB request limit; what is left of the buffers after a long
+// outage goes in the following heartbeats, sent without waiting.
+const maxReportBytes = 768 << 10
+
 // heartbeatLoop reports to the server at the interval it asks for.
 func (a *Agent) heartbeatLoop(ctx context.Context) {
 	for {
-		a.heartbeat(ctx)
-		if !waitFor(ctx, a.heartbeatInterval(), nil) {
+		wait := a.heartbeatInterval()
+		if more := a.heartbeat(ctx); more {
+			wait = 0
+		}
+		if !waitFor(ctx, wait, nil) {
 			return
 		}
 	}
@@ -28,13 +37,15 @@ func (a *Agent) heartbeatInterval() time.Duration {
 	return time.Duration(a.timings.HeartbeatIntervalMs) * time.Millisecond
 }
 
-// heartbeat sends one report: every instance's status, and the events and
-// samples buffered since the last report that got through.
-func (a *Agent) heartbeat(ctx context.Context) {
+// heartbeat sends one report: every instance's status, and the oldest of
+// the events and samples buffered since the last report that got through,
+// as many as fit in maxReportBytes. It reports whether a success left some
+// behind.
+func (a *Agent) heartbeat(ctx context.Context) (more bool) {
 	reports := a.instanceReports()
 	a.mu.Lock()
-	events, eventsEnd := a.events.pending()
-	samples, samplesEnd := a.samples.pending()
+	events, firstEvent := a.events.pending()
+	samples, firstSample := a.samples.pending()
 	fence := time.Duration(a.timings.FenceTimeoutMs) * time.Millisecond
 	a.mu.Unlock()
 
@@ -45,12 +56,17 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		Capacity:  &capacity,
 		Drivers:   &drivers,
 		Instances: nonNil(reports),
-		Events:    nonNil(events),
-		Samples:   nonNil(samples),
 	}
 	if a.info.Address != "" {
 		body.Address = &a.info.Address
 	}
+	sendEvents, budget := fitting(events, maxReportBytes-jsonSize(body))
+	sendSamples, _ := fitting(samples, budget)
+	body.Events, body.Samples = nonNil(sendEvents), nonNil(sendSamples)
+	more = len(sendEvents) < len(events) || len(sendSamples) < len(samples)
+	eventsEnd := firstEvent + uint64(len(sendEvents))
+	samplesEnd := firstSample + uint64(len(sendSamples))
+
 	sent := a.now()
 	// An answer later than the fence timeout would renew nothing.
 	rctx, cancel := context.WithTimeout(ctx, fence)
@@ -66,9 +82,32 @@ func (a *Agent) heartbeat(ctx context.Context) {
 		if ctx.Err() == nil {
 			a.heartbeatFailed(err)
 		}
-		return
+		return false
 	}
 	a.heartbeatDone(sent, *res.JSON200, eventsEnd, samplesEnd)
+	return more
+}
+
+// fitting returns the longest prefix of items whose JSON fits in budget
+// bytes, and what is left of the budget.
+func fitting[T any](items []T, budget int) ([]T, int) {
+	for i, it := range items {
+		n := jsonSize(it) + 1 // and a comma
+		if n > budget {
+			return items[:i], budget
+		}
+		budget -= n
+	}
+	return items, budget
+}
+
+// jsonSize is the length of v's JSON encoding.
+func jsonSize(v any) int {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return 0
+	}
+	return len(data)
 }
 
 // heartbeatDone acts on an accepted report: it drops what was delivered,

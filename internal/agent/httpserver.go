@@ -37,7 +37,7 @@ func (a *Agent) httpServer(ctx context.Context) *http.Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/instances/{id}/logs", a.serveLogs)
 	mux.HandleFunc("GET /v1/instances/{id}/exec", a.serveExec)
-	log := a.log.With("component", "agent-http")
+	log := a.cfg.Logger.With("component", "agent-http")
 	return &http.Server{
 		Handler:           a.authorize(mux),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -42,6 +42,13 @@ const joinRetryDelay = 3 * time.Second
 
 func credentialsPath(stateDir string) string { return filepath.Join(stateDir, "credentials.json") }
 
+// Joined reports whether the agent of stateDir has joined already, and so
+// needs no join token to start.
+func Joined(stateDir string) bool {
+	_, err := os.Stat(credentialsPath(stateDir))
+	return err == nil
+}
+
 // credentials loads the saved credentials, or joins the server and saves
 // what it answers. A saved credential is never traded again: join tokens
 // are single-use.

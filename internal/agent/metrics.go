@@ -19,7 +19,7 @@ type cpuMark struct {
 // metricsLoop samples the host and every running instance each
 // SampleInterval, for the next heartbeat.
 func (a *Agent) metricsLoop(ctx context.Context) {
-	log := a.log.With("component", "metrics")
+	log := a.cfg.Logger.With("component", "agent-metrics")
 	host := hostSampler{procStat: "/proc/stat", memInfo: "/proc/meminfo"}
 	marks := map[string]cpuMark{}
 	t := time.NewTicker(a.cfg.SampleInterval)

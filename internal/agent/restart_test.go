@@ -48,3 +48,35 @@ func TestAgentRestartKeepsWorkloads(t *testing.T) {
 	s.waitStatus(t, steady.ID, api.InstanceStatusStopped)
 	eventually(t, "the workload stopped", func() bool { return !alive(pid) })
 }
+
+// A workload gone while no agent ran (the machine rebooted, say) is
+// started again by the next agent, whatever its restart policy.
+func TestAgentRestartStartsVanishedWorkloads(t *testing.T) {
+	s := newFakeServer(t)
+	s.setTimings(api.AgentTimings{HeartbeatIntervalMs: 200, FenceTimeoutMs: 30_000, HeartbeatTimeoutMs: 60_000})
+	ta := startAgent(t, s)
+	asg := assignment("fragile", "sleep", "1000")
+	never := api.RestartPolicyPolicyNever
+	asg.Spec.Restart = &api.RestartPolicy{Policy: &never}
+	s.assign(asg)
+	s.waitStatus(t, asg.ID, api.InstanceStatusRunning)
+	pid := ta.hostPID(t, asg.ID)
+	ta.stop(t)
+	destroyAll(t, ta.cfg.StateDir)
+	if alive(pid) {
+		t.Fatal("the workload survived its destruction")
+	}
+
+	cfg := ta.cfg
+	cfg.JoinToken = ""
+	cfg.Drivers = []driver.Driver{newProcessDriver(t, cfg.StateDir, cfg.Logger)}
+	tb := start(t, cfg)
+	s.waitEvent(t, asg.ID, "restarting", "gone when the agent restarted")
+	eventually(t, "a new run", func() bool {
+		r, _ := s.report(asg.ID)
+		return r.Status == api.InstanceStatusRunning && s.countEvents(asg.ID, "running") == 2
+	})
+	if got := tb.hostPID(t, asg.ID); got == pid || !alive(got) {
+		t.Errorf("pid %d, %d before", got, pid)
+	}
+}

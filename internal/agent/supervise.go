@@ -51,16 +51,7 @@ func (in *instance) recover(ctx context.Context) {
 		in.log.Info("re-attached", "live", in.isLive())
 	case errors.Is(err, driver.ErrNotFound):
 		in.recovering = false
-		in.mu.Lock()
-		wasLive := in.rec.Live
-		in.rec.Handle, in.rec.Live = nil, false
-		in.mu.Unlock()
-		in.log.Info("gone since the last agent ran", "was_running", wasLive)
-		if wasLive {
-			in.runEnded(driver.Exit{Code: -1, Err: errors.New("gone when the agent restarted")}, false)
-		} else {
-			in.save()
-		}
+		in.vanished()
 	case ctx.Err() != nil:
 	case in.isRemoved():
 		in.log.Warn("cannot re-attach to a removed instance; destroying it anyway", "err", err)
@@ -73,6 +64,30 @@ func (in *instance) recover(ctx context.Context) {
 		in.log.Warn("re-attach failed; trying again", "err", err, "in", recoverRetryDelay)
 		waitFor(ctx, recoverRetryDelay, in.wake)
 	}
+}
+
+// vanished handles an instance whose workload the driver no longer knows
+// after an agent restart (the machine rebooted, say): a run that was going
+// is started again if the instance is still meant to run, whatever its
+// restart policy, since the workload did not fail.
+func (in *instance) vanished() {
+	now := in.a.now()
+	in.mu.Lock()
+	r := &in.rec
+	wasLive := r.Live
+	r.Handle, r.Live = nil, false
+	again := wasLive && r.Assignment.Desired == api.DesiredStateRunning
+	if again {
+		r.Restarts++
+		r.NextStart = &now
+		r.Status, r.Message = api.InstanceStatusRestarting, "gone when the agent restarted: starting it again"
+	}
+	in.mu.Unlock()
+	in.log.Info("gone since the last agent ran", "was_running", wasLive)
+	if again {
+		in.event("restarting", "gone when the agent restarted: starting it again")
+	}
+	in.save()
 }
 
 // idle handles an instance with no run going: it settles a stopped
