@@ -25,6 +25,10 @@ var operationIDs = []string{
 	"ListTenantQuotas", "GetQuota", "PutQuota", "DeleteQuota", "ListQuotas",
 	"ListClusters", "CreateCluster", "GetCluster", "UpdateCluster", "DeleteCluster",
 	"ListHosts", "CreateHost", "GetHost", "UpdateHost", "UpdateHostLabels", "DeleteHost",
+	"CreateJoinToken", "GetHostMetrics",
+	"ListAllInstances", "ListInstances", "CreateInstance", "GetInstance", "DeleteInstance", "InstanceAction",
+	"ListInstanceEvents", "GetInstanceMetrics", "StreamInstanceLogs", "ExecInstance",
+	"AgentJoin", "AgentHeartbeat", "AgentAssignments",
 	"ListAudit",
 }
 

@@ -172,12 +172,13 @@ func (a *app) run(ctx context.Context, log *slog.Logger, f serveFlags, tlsConf *
 	errc := make(chan error, 2)
 	go func() { errc <- hs.Serve(ln) }()
 	if tlsConf == nil {
-		token, err := server.DevSetup(ctx, st)
+		agentDir := filepath.Join(f.dataDir, "agent")
+		token, err := server.DevSetup(ctx, st, !agent.Joined(agentDir))
 		if err != nil {
 			return fmt.Errorf("prepare the local agent: %w", err)
 		}
 		go func() {
-			err := runAgent(ctx, agent.Config{Server: url, JoinToken: token, StateDir: filepath.Join(f.dataDir, "agent"),
+			err := runAgent(ctx, agent.Config{Server: url, JoinToken: token, StateDir: agentDir,
 				Listen: "127.0.0.1:0", HostName: res.HostName, Logger: log.With("subsystem", "agent")})
 			if err != nil && ctx.Err() == nil {
 				errc <- fmt.Errorf("local agent: %w", err)

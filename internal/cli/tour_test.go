@@ -103,7 +103,7 @@ func TestReadmeTour(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { _ = srv.Run(runCtx) }()
-	token, err := server.DevSetup(ctx, st)
+	token, err := server.DevSetup(ctx, st, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -163,10 +163,14 @@ func registerLocalHost(ctx context.Context, tx store.Tx, cluster store.Cluster, 
 
 // DevSetup prepares a store for `nimbus dev`, where this machine is the
 // only host: it gives the admin's personal tenant a quota on the default
-// cluster (the reference defaults) when it has none, and returns a fresh
-// single-use join token (valid ten minutes) for the in-process agent.
-func DevSetup(ctx context.Context, st store.Store) (joinToken string, err error) {
-	token := auth.NewJoinToken()
+// cluster (the reference defaults) when it has none and, when withToken,
+// returns a fresh single-use join token (valid ten minutes) for the
+// in-process agent.
+func DevSetup(ctx context.Context, st store.Store, withToken bool) (joinToken string, err error) {
+	token := ""
+	if withToken {
+		token = auth.NewJoinToken()
+	}
 	err = st.Write(ctx, func(tx store.Tx) error {
 		c, err := tx.GetClusterByName(ctx, DefaultCluster)
 		if err != nil {
@@ -188,6 +192,9 @@ func DevSetup(ctx context.Context, st store.Store) (joinToken string, err error)
 			}
 		} else if err != nil {
 			return err
+		}
+		if token == "" {
+			return nil
 		}
 		now := time.Now()
 		return tx.CreateJoinToken(ctx, &store.JoinToken{TokenHash: auth.HashSecret(token), ClusterID: c.ID,
