@@ -179,8 +179,26 @@ func (a *Agent) Run(ctx context.Context) error {
 	loops.Wait()
 	a.supervisors.Wait()
 	a.streams.Wait()
+	a.flush(context.WithoutCancel(ctx))
 	a.log.Info("agent stopped; instances keep running")
 	return nil
+}
+
+// flushTimeout bounds the last report of a stopping agent.
+const flushTimeout = 2 * time.Second
+
+// flush sends the events still buffered in a last heartbeat, so that a
+// restart of the agent loses none while the server answers.
+func (a *Agent) flush(ctx context.Context) {
+	a.mu.Lock()
+	n := len(a.events.items)
+	a.mu.Unlock()
+	if n == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, flushTimeout)
+	defer cancel()
+	a.heartbeat(ctx)
 }
 
 // probe asks every driver what it can do here.

@@ -13,9 +13,10 @@ import (
 )
 
 // healthy is a health check of the given type probing every second and
-// failing after two failures in a row.
+// failing after two failures in a row. Its timeout is long so that a busy
+// machine fails no check by slowness; the tests' failures are immediate.
 func healthy(typ api.HealthCheckType) *api.HealthCheck {
-	return &api.HealthCheck{Type: &typ, IntervalSeconds: ptr(1), TimeoutSeconds: ptr(1), Retries: ptr(2)}
+	return &api.HealthCheck{Type: &typ, IntervalSeconds: ptr(1), TimeoutSeconds: ptr(10), Retries: ptr(2)}
 }
 
 // Each kind of check turns its instance unhealthy when it fails, and the

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"time"
 
 	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/internal/driver"
@@ -35,6 +34,7 @@ type instance struct {
 // maxMessage bounds messages sent to the server (the API's limit).
 const maxMessage = 4096
 
+// newInstance makes the instance of a record, not yet supervised.
 func (a *Agent) newInstance(r record) *instance {
 	return &instance{
 		a:          a,
@@ -230,10 +230,6 @@ func clip(s string) string {
 	}
 	return strings.ToValidUTF8(s[:maxMessage-3], "") + "..."
 }
-
-// restartResetAfter is how long a run must last for the back-off to start
-// over.
-const restartResetAfter = 60 * time.Second
 
 // signalName names a signal ("killed", "terminated").
 func signalName(sig int) string { return syscall.Signal(sig).String() }

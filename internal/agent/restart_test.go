@@ -60,6 +60,7 @@ func TestAgentRestartStartsVanishedWorkloads(t *testing.T) {
 	asg.Spec.Restart = &api.RestartPolicy{Policy: &never}
 	s.assign(asg)
 	s.waitStatus(t, asg.ID, api.InstanceStatusRunning)
+	s.waitEvent(t, asg.ID, "running", "")
 	pid := ta.hostPID(t, asg.ID)
 	ta.stop(t)
 	destroyAll(t, ta.cfg.StateDir)
@@ -78,5 +79,21 @@ func TestAgentRestartStartsVanishedWorkloads(t *testing.T) {
 	})
 	if got := tb.hostPID(t, asg.ID); got == pid || !alive(got) {
 		t.Errorf("pid %d, %d before", got, pid)
+	}
+}
+
+// A stopping agent sends the events it still holds.
+func TestStopFlushesEvents(t *testing.T) {
+	s := newFakeServer(t)
+	ta := startAgent(t, s)
+	eventually(t, "joined", func() bool { return s.heartbeatCount() > 0 })
+	// The next heartbeat would come only in a minute.
+	s.setTimings(api.AgentTimings{HeartbeatIntervalMs: 60_000, FenceTimeoutMs: 120_000, HeartbeatTimeoutMs: 240_000})
+	n := s.heartbeatCount()
+	eventually(t, "the long interval adopted", func() bool { return s.heartbeatCount() > n })
+	ta.event("last-words", 1, "test", "said just before stopping")
+	ta.stop(t)
+	if !s.hasEvent("last-words", "test", "said just before stopping") {
+		t.Fatal("the stopping agent lost its last event")
 	}
 }

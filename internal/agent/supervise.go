@@ -16,6 +16,10 @@ import (
 // to an instance after an error other than "not found".
 const recoverRetryDelay = 5 * time.Second
 
+// restartResetAfter is how long a run must last for the back-off to start
+// over.
+const restartResetAfter = 60 * time.Second
+
 // supervise drives the instance until it is removed or ctx ends. When ctx
 // ends the workload is left as it is, for the next agent to re-attach.
 func (in *instance) supervise(ctx context.Context) {

@@ -74,7 +74,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { cancel(); <-done })
 	e := &env{t: t, url: hs.URL, handler: srv.Handler(), log: log}
 	e.admin = e.login("admin", adminPassword)
-	call(e.admin.API.UpdateClusterWithResponse(ctx, "default", api.ClusterUpdate{HeartbeatTimeoutSeconds: ptr(3)})).ok(t)
+	call(e.admin.API.UpdateClusterWithResponse(ctx, "default", api.ClusterUpdate{HeartbeatTimeoutSeconds: ptr(10)})).ok(t)
 	call(e.admin.API.PutQuotaWithResponse(ctx, "admin", "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
 	return e
 }

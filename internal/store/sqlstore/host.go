@@ -41,6 +41,9 @@ func (t *tx) CreateHost(ctx context.Context, h *store.Host) error {
 	if h.Labels == nil {
 		h.Labels = map[string]string{}
 	}
+	if h.Drivers == "" {
+		h.Drivers = "[]"
+	}
 	stamp(&h.CreatedAt)
 	if h.UpdatedAt.IsZero() {
 		h.UpdatedAt = h.CreatedAt
