@@ -906,6 +906,9 @@ type Host struct {
 	// CreatedAt When the host was registered.
 	CreatedAt time.Time `json:"created_at"`
 
+	// Drivers What the host's agent reported of its drivers (empty before an agent joined).
+	Drivers *[]DriverReport `json:"drivers,omitempty"`
+
 	// ID Host ID (UUID).
 	ID string `json:"id"`
 

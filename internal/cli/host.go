@@ -107,6 +107,7 @@ var hostCols = []column[*api.Host]{
 	col("CREATED", func(h *api.Host) string { return when(h.CreatedAt) }),
 	col("UPDATED", func(h *api.Host) string { return when(h.UpdatedAt) }),
 	col("LAST HEARTBEAT", func(h *api.Host) string { return whenPtr(h.LastHeartbeatAt) }),
+	col("DRIVERS", func(h *api.Host) string { return driversText(deref(h.Drivers)) }),
 }
 
 func (a *app) hostListCmd() *cobra.Command {
@@ -361,4 +362,23 @@ that acts for that host only, and starts running the host's instances.`,
 	cmd.Flags().DurationVar(&ttl, "ttl", time.Hour, "how long the token can be used (1m to 168h)")
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "label the host gets, KEY=VALUE (repeat)")
 	return cmd
+}
+
+// driversText lists drivers as "name (version): detail", unavailable ones
+// marked so.
+func driversText(reports []api.DriverReport) string {
+	var parts []string
+	for _, r := range reports {
+		s := r.Name
+		if !r.Available {
+			s += " (unavailable)"
+		} else if v := deref(r.Version); v != "" {
+			s += " " + v
+		}
+		if d := deref(r.Detail); d != "" {
+			s += ": " + d
+		}
+		parts = append(parts, s)
+	}
+	return dash(strings.Join(parts, "; "))
 }

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"time"
 
@@ -54,7 +55,10 @@ func hostToAPI(h store.Host, c store.Cluster) api.Host {
 	if labels == nil {
 		labels = map[string]string{}
 	}
+	var drivers []api.DriverReport
+	_ = json.Unmarshal([]byte(h.Drivers), &drivers) // written from this type by AgentJoin and AgentHeartbeat
 	return api.Host{
+		Drivers:         &drivers,
 		ID:              h.ID,
 		Name:            h.Name,
 		Cluster:         c.Name,
