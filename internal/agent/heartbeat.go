@@ -31,6 +31,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 	}
 }
 
+// heartbeatInterval is the time between heartbeats the server asks for.
 func (a *Agent) heartbeatInterval() time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()

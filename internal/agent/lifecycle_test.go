@@ -165,3 +165,22 @@ func TestRestartPolicy(t *testing.T) {
 		}
 	}
 }
+
+// An instance killed for exceeding its memory limit says so.
+func TestOOMKilled(t *testing.T) {
+	s := newFakeServer(t)
+	ta := startAgent(t, s)
+	if d := ta.cfg.Drivers[0].Probe(t.Context()).Detail; !contains(d, "cgroup") || contains(d, "no cgroup") {
+		t.Skipf("no memory limits here: %s", d)
+	}
+	asg := assignment("hog", "sh", "-c", `x=$(head -c 200000000 /dev/zero | tr '\0' a); echo survived`)
+	asg.Spec.MemoryMib = ptr(int64(16))
+	never := api.RestartPolicyPolicyNever
+	asg.Spec.Restart = &api.RestartPolicy{Policy: &never}
+	s.assign(asg)
+	r := s.waitStatus(t, asg.ID, api.InstanceStatusFailed)
+	if !deref(r.OomKilled) || !contains(deref(r.Message), "memory limit of 16 MiB") {
+		t.Errorf("report %+v, message %q", r, deref(r.Message))
+	}
+	s.waitEvent(t, asg.ID, "oom_killed", "killed for exceeding its memory limit of 16 MiB")
+}
