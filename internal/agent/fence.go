@@ -69,10 +69,11 @@ func (a *Agent) writeLease(deadline time.Time) {
 	}
 }
 
-// renewLease records a successful heartbeat sent at sent and reports whether
-// it regained contact (the first heartbeat, or one after the deadline
-// passed), in which case nothing may start before the next reconcile.
-func (a *Agent) renewLease(sent time.Time, fence time.Duration) (regained bool) {
+// renewLease records a successful heartbeat sent at sent, returns the
+// lease's deadline and reports whether the heartbeat regained contact (the
+// first heartbeat, or one after the deadline passed), in which case nothing
+// may start before the next reconcile.
+func (a *Agent) renewLease(sent time.Time, fence time.Duration) (deadline time.Time, regained bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	l := &a.lease
@@ -84,7 +85,7 @@ func (a *Agent) renewLease(sent time.Time, fence time.Duration) (regained bool) 
 	if d := sent.Add(fence); d.After(l.deadline) {
 		l.deadline = d
 	}
-	return regained
+	return l.deadline, regained
 }
 
 // fenceLoop stops every instance when the lease lapses.

@@ -128,8 +128,8 @@ func (a *Agent) heartbeatDone(sent time.Time, res api.AgentHeartbeatResponse, ev
 	a.mu.Unlock()
 
 	fence := time.Duration(timings.FenceTimeoutMs) * time.Millisecond
-	regained := a.renewLease(sent, fence)
-	a.writeLease(sent.Add(fence))
+	deadline, regained := a.renewLease(sent, fence)
+	a.writeLease(deadline)
 	poke(a.wakeFence)
 	if regained || revisionMoved {
 		poke(a.wakeWatch)

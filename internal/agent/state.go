@@ -99,11 +99,13 @@ func loadRecords(stateDir string) ([]record, error) {
 			return nil, fmt.Errorf("read instance record: %w", err)
 		}
 		var r record
-		if err := json.Unmarshal(data, &r); err != nil {
-			return nil, fmt.Errorf("read instance record %s: %w", name, err)
+		err = json.Unmarshal(data, &r)
+		if err == nil && r.Assignment.ID+".json" != name {
+			err = fmt.Errorf("it holds instance %q", r.Assignment.ID)
 		}
-		if r.Assignment.ID+".json" != name {
-			return nil, fmt.Errorf("instance record %s holds instance %q", name, r.Assignment.ID)
+		if err != nil {
+			return nil, fmt.Errorf("instance record %s: %w (move it away to start the agent; its workload, if it runs, is then no longer managed)",
+				filepath.Join(dir, name), err)
 		}
 		out = append(out, r)
 	}
