@@ -29,17 +29,17 @@ func (ta *testAgent) dial(t *testing.T, path string, q url.Values) (*websocket.C
 }
 
 // readLogs reads a logs stream to its end.
-func readLogs(t *testing.T, c *websocket.Conn) ([]logEntry, websocket.StatusCode) {
+func readLogs(t *testing.T, c *websocket.Conn) ([]api.LogEntry, websocket.StatusCode) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), patience)
 	defer cancel()
-	var out []logEntry
+	var out []api.LogEntry
 	for {
 		typ, msg, err := c.Read(ctx)
 		if err != nil {
 			return out, websocket.CloseStatus(err)
 		}
-		var e logEntry
+		var e api.LogEntry
 		if typ != websocket.MessageText || json.Unmarshal(msg, &e) != nil {
 			t.Fatalf("logs message %v %q", typ, msg)
 		}
@@ -47,10 +47,10 @@ func readLogs(t *testing.T, c *websocket.Conn) ([]logEntry, websocket.StatusCode
 	}
 }
 
-func joinData(entries []logEntry, stream string) string {
+func joinData(entries []api.LogEntry, stream string) string {
 	var b strings.Builder
 	for _, e := range entries {
-		if e.Stream == stream {
+		if string(e.Stream) == stream {
 			b.WriteString(e.Data)
 		}
 	}
@@ -65,7 +65,7 @@ func TestLogs(t *testing.T) {
 	s.waitStatus(t, asg.ID, api.InstanceStatusRunning)
 	path := "/v1/instances/" + asg.ID + "/logs"
 
-	var entries []logEntry
+	var entries []api.LogEntry
 	eventually(t, "the whole output in the logs", func() bool {
 		c, err := ta.dial(t, path, nil)
 		if err != nil {

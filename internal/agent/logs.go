@@ -4,23 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nimbus-cloud/nimbus/api"
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/nimbus-cloud/nimbus/internal/driver"
 )
-
-// logEntry is one message of a logs stream: the API's LogEntry schema
-// (which the code generator leaves out, no operation answering it as JSON).
-type logEntry struct {
-	Time   time.Time `json:"time"`
-	Stream string    `json:"stream"`
-	Data   string    `json:"data"`
-}
 
 // serveLogs streams an instance's output: each entry as a text message
 // holding a LogEntry, then a close with status 1000 when the history ends
@@ -44,7 +36,7 @@ func (a *Agent) serveLogs(w http.ResponseWriter, r *http.Request) {
 	ctx := conn.CloseRead(r.Context())
 	err = drv.Logs(ctx, in.id, opts, func(e driver.LogEntry) error {
 		for _, data := range chunks(e.Data, wsChunk) {
-			msg, err := json.Marshal(logEntry{Time: e.Time.UTC(), Stream: string(e.Stream), Data: string(data)})
+			msg, err := json.Marshal(api.LogEntry{Time: e.Time.UTC(), Stream: api.LogEntryStream(e.Stream), Data: string(data)})
 			if err != nil {
 				return err
 			}
