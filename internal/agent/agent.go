@@ -37,6 +37,9 @@ type Agent struct {
 	// wakeFence tells the fence loop that the lease changed.
 	wakeWatch chan struct{}
 	wakeFence chan struct{}
+	// wakeReport asks for a heartbeat at once: an instance's status
+	// changed, and the server should know before the next interval.
+	wakeReport chan struct{}
 
 	// supervisors counts the running instance supervisors, streams the
 	// log and exec streams being served.
@@ -95,20 +98,21 @@ func New(cfg Config) (*Agent, error) {
 		url = advertisedURL(ln.Addr(), info.Address)
 	}
 	return &Agent{
-		cfg:       cfg,
-		log:       cfg.Logger.With("component", "agent"),
-		drivers:   drivers,
-		info:      info,
-		hostName:  hostName,
-		ln:        ln,
-		url:       url,
-		wakeWatch: make(chan struct{}, 1),
-		wakeFence: make(chan struct{}, 1),
-		instances: map[string]*instance{},
-		events:    buffer[api.AgentEvent]{limit: maxBufferedEvents},
-		samples:   buffer[api.MetricSample]{limit: maxBufferedSamples},
-		latest:    map[string]api.MetricSample{},
-		timings:   defaultTimings,
+		cfg:        cfg,
+		log:        cfg.Logger.With("component", "agent"),
+		drivers:    drivers,
+		info:       info,
+		hostName:   hostName,
+		ln:         ln,
+		url:        url,
+		wakeWatch:  make(chan struct{}, 1),
+		wakeFence:  make(chan struct{}, 1),
+		wakeReport: make(chan struct{}, 1),
+		instances:  map[string]*instance{},
+		events:     buffer[api.AgentEvent]{limit: maxBufferedEvents},
+		samples:    buffer[api.MetricSample]{limit: maxBufferedSamples},
+		latest:     map[string]api.MetricSample{},
+		timings:    defaultTimings,
 	}, nil
 }
 

@@ -25,7 +25,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 		if more := a.heartbeat(ctx); more {
 			wait = 0
 		}
-		if !waitFor(ctx, wait, nil) {
+		if !waitFor(ctx, wait, a.wakeReport) {
 			return
 		}
 	}
@@ -175,7 +175,7 @@ func (a *Agent) instanceReports() []api.InstanceReport {
 	return out
 }
 
-// event buffers an event of an instance for the next heartbeat.
+// event buffers an event of an instance and asks for a heartbeat at once.
 func (a *Agent) event(id string, generation int64, typ, msg string) {
 	e := api.AgentEvent{InstanceID: id, Generation: generation, At: a.now().UTC(), Type: typ}
 	if msg != "" {
@@ -184,6 +184,7 @@ func (a *Agent) event(id string, generation int64, typ, msg string) {
 	a.mu.Lock()
 	a.events.add(e)
 	a.mu.Unlock()
+	poke(a.wakeReport)
 }
 
 // nonNil points at s, or at an empty slice when s is nil, so that the report

@@ -157,11 +157,16 @@ func (in *instance) driver() (driver.Driver, error) {
 	return d, nil
 }
 
-// setStatus changes the reported status and message.
+// setStatus changes the reported status and message; a new status is
+// reported at once.
 func (in *instance) setStatus(st api.InstanceStatus, msg string) {
 	in.mu.Lock()
+	changed := in.rec.Status != st
 	in.rec.Status, in.rec.Message = st, clip(msg)
 	in.mu.Unlock()
+	if changed {
+		poke(in.a.wakeReport)
+	}
 }
 
 // event records an event of the instance and logs it.

@@ -115,20 +115,21 @@ func (a *Agent) reconcile(ctx context.Context, as api.AgentAssignments) bool {
 	for _, in := range stale {
 		in.remove()
 	}
+	// A copy of an older generation must be gone before its successor
+	// starts here; copies no longer assigned at all stop meanwhile, without
+	// holding up other starts (a 10 s stop grace each, otherwise).
 	for _, in := range stale {
+		if _, reassigned := want[in.id]; !reassigned {
+			go a.forget(in)
+			continue
+		}
 		select {
 		case <-in.done:
 		case <-ctx.Done():
 			return false
 		}
+		a.forget(in)
 	}
-	a.mu.Lock()
-	for _, in := range stale {
-		if a.instances[in.id] == in {
-			delete(a.instances, in.id)
-		}
-	}
-	a.mu.Unlock()
 
 	for _, asg := range as.Instances {
 		if in, ok := a.lookup(asg.ID); ok {
@@ -143,4 +144,14 @@ func (a *Agent) reconcile(ctx context.Context, as api.AgentAssignments) bool {
 		a.supervise(ctx, in)
 	}
 	return true
+}
+
+// forget drops a removed instance from the agent's table once it is done.
+func (a *Agent) forget(in *instance) {
+	<-in.done
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.instances[in.id] == in {
+		delete(a.instances, in.id)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,13 +33,15 @@ func (a *app) benchStartCmd() *cobra.Command {
 		image   string
 		count   int
 		compare bool
+		cpu     float64
+		memory  int64
 	)
 	cmd := &cobra.Command{
 		Use:   "start",
 		Short: "Measure instance start latency: API call to running, one start at a time",
 		Long: `Create --count instances one after the other and time each from the create call
 until the API reports it running, then delete them. With --driver docker and
---compare, also time ` + "`docker run -d`" + ` of the same image and command in the same run.`,
+--compare, also time ` + "`docker run -d`" + ` of the same image, command and limits in the same run.`,
 		Example: `  nimbus bench start --driver process --count 100
   nimbus bench start --driver docker --image busybox:local --count 100 --compare`,
 		Args: cobra.NoArgs,
@@ -49,7 +52,7 @@ until the API reports it running, then delete them. With --driver docker and
 				return err
 			}
 			command := []string{"sleep", "3600"}
-			spec := api.InstanceSpec{Driver: api.InstanceDriver(driver), Command: &command, CPU: ptr(0.01), MemoryMib: ptr(int64(16))}
+			spec := api.InstanceSpec{Driver: api.InstanceDriver(driver), Command: &command, CPU: &cpu, MemoryMib: &memory}
 			if driver == string(api.InstanceDriverDocker) {
 				if image == "" {
 					return fmt.Errorf("--driver docker needs --image (a local image with sleep)")
@@ -69,7 +72,8 @@ until the API reports it running, then delete them. With --driver docker and
 			res := startResult{Driver: driver, Starts: count}
 			res.P50Ms, res.P99Ms, res.MaxMs = percentiles(times)
 			if compare && driver == string(api.InstanceDriverDocker) {
-				runs, err := timeDockerRun(ctx, image, command, count)
+				limits := []string{"--cpus", strconv.FormatFloat(cpu, 'f', -1, 64), "--memory", fmt.Sprintf("%dm", memory)}
+				runs, err := timeDockerRun(ctx, image, limits, command, count)
 				if err != nil {
 					return err
 				}
@@ -92,6 +96,8 @@ until the API reports it running, then delete them. With --driver docker and
 	cmd.Flags().StringVar(&image, "image", "", "image for the docker driver")
 	cmd.Flags().IntVar(&count, "count", 100, "number of starts")
 	cmd.Flags().BoolVar(&compare, "compare", false, "also time `docker run -d` of the same image (docker driver)")
+	cmd.Flags().Float64Var(&cpu, "cpu", 0.1, "cpu of each instance (a start runs under this limit)")
+	cmd.Flags().Int64Var(&memory, "memory", 64, "memory of each instance, MiB")
 	return cmd
 }
 
@@ -115,16 +121,19 @@ func timeStart(ctx context.Context, c *client.Client, tenant, name string, spec 
 		if time.Since(start) > time.Minute {
 			return 0, fmt.Errorf("instance %s still %s after a minute: %s", name, inst.Status, inst.Message)
 		}
-		time.Sleep(2 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
-// timeDockerRun times `docker run -d` of the image n times, removing each.
-func timeDockerRun(ctx context.Context, image string, command []string, n int) ([]time.Duration, error) {
+// timeDockerRun times `docker run -d` of the image n times with the same
+// limits as the instances (runc's own start-up runs under them), removing
+// each.
+func timeDockerRun(ctx context.Context, image string, limits, command []string, n int) ([]time.Duration, error) {
 	var times []time.Duration
+	args := append(append(append([]string{"run", "-d"}, limits...), image), command...)
 	for range n {
 		start := time.Now()
-		out, err := exec.CommandContext(ctx, "docker", append([]string{"run", "-d", image}, command...)...).Output()
+		out, err := exec.CommandContext(ctx, "docker", args...).Output()
 		if err != nil {
 			return nil, fmt.Errorf("docker run: %w", err)
 		}

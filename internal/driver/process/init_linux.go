@@ -19,6 +19,11 @@ const (
 	// statusFD closes when init execs the command; before that init
 	// writes there why it failed.
 	statusFD = 4
+	// initReadyFD is where init says it has started and prepared its
+	// namespaces. Only then does it join the cgroup: the start-up of a Go
+	// program is not charged to the instance's cpu quota, which at a few
+	// hundredths of a core would stretch it to a second.
+	initReadyFD = 5
 )
 
 // startGated starts cmd, an init role, puts it into cg, opens the gate and
@@ -36,10 +41,18 @@ func startGated(cmd *exec.Cmd, cg cgroup) error {
 		return err
 	}
 	defer statusR.Close()
-	cmd.ExtraFiles = []*os.File{gateR, statusW} // gateFD, statusFD
+	readyR, readyW, err := os.Pipe()
+	if err != nil {
+		gateR.Close()
+		statusW.Close()
+		return err
+	}
+	defer readyR.Close()
+	cmd.ExtraFiles = []*os.File{gateR, statusW, readyW} // gateFD, statusFD, initReadyFD
 	err = cmd.Start()
 	gateR.Close()
 	statusW.Close()
+	readyW.Close()
 	if err != nil {
 		return fmt.Errorf("start: %w", err)
 	}
@@ -47,6 +60,13 @@ func startGated(cmd *exec.Cmd, cg cgroup) error {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 		return err
+	}
+	if n, _ := readyR.Read(make([]byte, 1)); n != 1 {
+		msg, _ := io.ReadAll(statusR)
+		if len(msg) == 0 {
+			msg = []byte("init ended before it was ready")
+		}
+		return fail(errors.New(strings.TrimSpace(string(msg))))
 	}
 	if cg != nil {
 		if err := cg.add(cmd.Process.Pid); err != nil {
@@ -86,6 +106,9 @@ func runInit(args []string) int {
 			return fail(126, err)
 		}
 	}
+	ready := os.NewFile(initReadyFD, "ready")
+	_, _ = ready.Write([]byte{1})
+	_ = ready.Close()
 	gate := os.NewFile(gateFD, "gate")
 	var b [1]byte
 	if n, _ := gate.Read(b[:]); n != 1 {

@@ -17,16 +17,16 @@ func WriteLease(path string, deadline time.Time) error {
 	return writeAtomic(path, []byte(strconv.FormatInt(deadline.UnixNano(), 10)+"\n"))
 }
 
-// leaseExpired reports whether the lease at path has run out by now. A
-// missing or unreadable lease means no fencing.
-func leaseExpired(path string, now time.Time) bool {
+// leaseDeadline reads the deadline of the lease at path. A missing or
+// unreadable lease means no fencing (ok false).
+func leaseDeadline(path string) (deadline time.Time, ok bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
-	deadline, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
+	ns, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 64)
 	if err != nil {
-		return false
+		return time.Time{}, false
 	}
-	return now.UnixNano() > deadline
+	return time.Unix(0, ns), true
 }

@@ -1,6 +1,7 @@
 package process
 
 import (
+	"runtime/debug"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,8 +23,10 @@ const readyFD = 3
 
 // Timings of the shim.
 const (
-	// leaseInterval is how often the shim checks the lease.
-	leaseInterval = 250 * time.Millisecond
+	// leaseRecheck bounds the time between two reads of the lease. In
+	// between, the shim sleeps until the deadline it read: a shim costs a
+	// wake-up every few seconds, not four a second.
+	leaseRecheck = 5 * time.Second
 	// fenceGrace is how long a fenced workload has between SIGTERM and
 	// SIGKILL.
 	fenceGrace = time.Second
@@ -65,6 +68,10 @@ func runShim(configPath string) int {
 	}
 	_ = json.NewEncoder(ready).Encode(readyMsg{PID: s.cmd.Process.Pid})
 	_ = ready.Close()
+	// A shim lives as long as its workload, one per instance: give back
+	// what starting the binary allocated, and keep the heap small.
+	debug.SetGCPercent(20)
+	debug.FreeOSMemory()
 
 	rec := s.wait()
 	if err := writeJSON(filepath.Join(s.dir, exitFile), rec); err != nil {
@@ -216,26 +223,37 @@ func (s *shim) sweep() {
 // watchLease stops the workload once the agent's lease has run out:
 // SIGTERM at once, SIGKILL from fenceGrace on, until the workload ends.
 func (s *shim) watchLease(ended <-chan struct{}) {
-	t := time.NewTicker(leaseInterval)
-	defer t.Stop()
 	var fencedAt time.Time
+	wait := time.Duration(0)
 	for {
+		t := time.NewTimer(wait)
 		select {
 		case <-ended:
+			t.Stop()
 			return
 		case <-t.C:
 		}
 		pid := s.cmd.Process.Pid
-		switch {
-		case !s.fenced.Load():
-			if leaseExpired(s.cfg.LeasePath, time.Now()) {
-				s.log.Warn("lease expired: stopping workload", "lease", s.cfg.LeasePath)
-				s.fenced.Store(true)
-				fencedAt = time.Now()
-				signalTree(s.cg, pid, unix.SIGTERM)
+		if s.fenced.Load() {
+			if time.Since(fencedAt) >= fenceGrace {
+				signalTree(s.cg, pid, unix.SIGKILL)
 			}
-		case time.Since(fencedAt) >= fenceGrace:
-			signalTree(s.cg, pid, unix.SIGKILL)
+			wait = killInterval
+			continue
+		}
+		deadline, ok := leaseDeadline(s.cfg.LeasePath)
+		now := time.Now()
+		switch {
+		case !ok:
+			wait = leaseRecheck
+		case now.After(deadline):
+			s.log.Warn("lease expired: stopping workload", "lease", s.cfg.LeasePath)
+			s.fenced.Store(true)
+			fencedAt = now
+			signalTree(s.cg, pid, unix.SIGTERM)
+			wait = killInterval
+		default:
+			wait = min(deadline.Sub(now)+time.Millisecond, leaseRecheck)
 		}
 	}
 }
