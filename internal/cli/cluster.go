@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -34,6 +35,7 @@ var clusterCols = []column[*api.Cluster]{
 	col("CPU OVERCOMMIT", func(c *api.Cluster) string { return num(c.CPUOvercommit) }),
 	col("MEMORY OVERCOMMIT", func(c *api.Cluster) string { return num(c.MemoryOvercommit) }),
 	col("REGISTRY", func(c *api.Cluster) string { return dash(c.Registry) }),
+	col("HEARTBEAT TIMEOUT", func(c *api.Cluster) string { return strconv.Itoa(c.HeartbeatTimeoutSeconds) + "s" }),
 	col("HOSTS", func(c *api.Cluster) string { return strconv.Itoa(c.HostCount) }),
 	col("CAPACITY", func(c *api.Cluster) string { return capacity(c.Capacity) }),
 	col("ALLOCATABLE", func(c *api.Cluster) string { return capacity(c.Allocatable) }),
@@ -54,6 +56,7 @@ func ownerTenant(t *string) string {
 type clusterSettings struct {
 	description, strategy, registry string
 	cpuOvercommit, memOvercommit    float64
+	heartbeatTimeout                time.Duration
 }
 
 func (s *clusterSettings) register(cmd *cobra.Command) {
@@ -63,6 +66,7 @@ func (s *clusterSettings) register(cmd *cobra.Command) {
 	fl.Float64Var(&s.memOvercommit, "memory-overcommit", 0, "offer the hosts' memory times this, 1 to 10 (new clusters: 1)")
 	fl.StringVar(&s.strategy, "strategy", "", "placement: spread (even out hosts; new clusters) or binpack (fill hosts in turn)")
 	fl.StringVar(&s.registry, "registry", "", "image registry address host[:port][/path]")
+	fl.DurationVar(&s.heartbeatTimeout, "heartbeat-timeout", 0, "silence after which a host is down and its instances move, 3s to 1h (new clusters: 15s)")
 	completeWith(cmd, "strategy", api.StrategySpread, api.StrategyBinpack)
 }
 
@@ -77,10 +81,18 @@ func (s *clusterSettings) check(cmd *cobra.Command) error {
 			return fmt.Errorf("--%s %s: want 1 to 10", o.flag, num(o.value))
 		}
 	}
+	if t := s.heartbeatTimeout; cmd.Flags().Changed("heartbeat-timeout") && (t < 3*time.Second || t > time.Hour || t%time.Second != 0) {
+		return fmt.Errorf("--heartbeat-timeout %s: want whole seconds from 3s to 1h", t)
+	}
 	if cmd.Flags().Changed("strategy") {
 		return oneOf("strategy", s.strategy, api.StrategySpread, api.StrategyBinpack)
 	}
 	return nil
+}
+
+// heartbeatFlag returns --heartbeat-timeout in seconds when given.
+func (s *clusterSettings) heartbeatFlag(cmd *cobra.Command) *int {
+	return changed(cmd, "heartbeat-timeout", int(s.heartbeatTimeout/time.Second))
 }
 
 // strategyFlag returns --strategy when given.
@@ -102,13 +114,14 @@ func (a *app) clusterCreateCmd() *cobra.Command {
 				return err
 			}
 			body := api.ClusterCreate{
-				Name:             args[0],
-				Description:      nonEmpty(s.description),
-				OwnerTenant:      nonEmpty(owner),
-				CPUOvercommit:    changed(cmd, "cpu-overcommit", s.cpuOvercommit),
-				MemoryOvercommit: changed(cmd, "memory-overcommit", s.memOvercommit),
-				Strategy:         s.strategyFlag(cmd),
-				Registry:         nonEmpty(s.registry),
+				Name:                    args[0],
+				Description:             nonEmpty(s.description),
+				OwnerTenant:             nonEmpty(owner),
+				CPUOvercommit:           changed(cmd, "cpu-overcommit", s.cpuOvercommit),
+				MemoryOvercommit:        changed(cmd, "memory-overcommit", s.memOvercommit),
+				Strategy:                s.strategyFlag(cmd),
+				Registry:                nonEmpty(s.registry),
+				HeartbeatTimeoutSeconds: s.heartbeatFlag(cmd),
 			}
 			c, err := a.client()
 			if err != nil {
@@ -197,14 +210,15 @@ func (a *app) clusterUpdateCmd() *cobra.Command {
 				return err
 			}
 			body := api.ClusterUpdate{
-				Description:      changed(cmd, "description", s.description),
-				CPUOvercommit:    changed(cmd, "cpu-overcommit", s.cpuOvercommit),
-				MemoryOvercommit: changed(cmd, "memory-overcommit", s.memOvercommit),
-				Strategy:         s.strategyFlag(cmd),
-				Registry:         changed(cmd, "registry", s.registry),
+				Description:             changed(cmd, "description", s.description),
+				CPUOvercommit:           changed(cmd, "cpu-overcommit", s.cpuOvercommit),
+				MemoryOvercommit:        changed(cmd, "memory-overcommit", s.memOvercommit),
+				Strategy:                s.strategyFlag(cmd),
+				Registry:                changed(cmd, "registry", s.registry),
+				HeartbeatTimeoutSeconds: s.heartbeatFlag(cmd),
 			}
 			if body == (api.ClusterUpdate{}) {
-				return errors.New("nothing to change: pass --description, --cpu-overcommit, --memory-overcommit, --strategy or --registry")
+				return errors.New("nothing to change: pass --description, --cpu-overcommit, --memory-overcommit, --strategy, --registry or --heartbeat-timeout")
 			}
 			c, err := a.client()
 			if err != nil {
