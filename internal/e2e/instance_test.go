@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/api"
+	"github.com/nimbus-cloud/nimbus/api/stream"
 	"github.com/nimbus-cloud/nimbus/client"
 	"github.com/nimbus-cloud/nimbus/internal/testreq"
 )
@@ -247,6 +248,37 @@ func TestFileLogs(t *testing.T) {
 			})
 			return err == nil && strings.Contains(b.String(), "line 2"), fmt.Sprint(err, b.String())
 		})
+		call(c.API.DeleteInstanceWithResponse(ctx, "admin", name)).ok(t)
+	}
+}
+
+// TestExecTerminal opens an interactive terminal in a process and in a
+// container through the server's websocket relay, as `nimbus instance
+// exec -t NAME -- sh` does.
+func TestExecTerminal(t *testing.T) {
+	image := testreq.BusyboxImage(t)
+	e := newEnv(t)
+	e.startAgent("host-one", t.TempDir(), nil)
+	ctx := context.Background()
+	c := e.admin
+	sleep := []string{"sleep", "3600"}
+	for _, spec := range []api.InstanceSpec{
+		{Driver: api.InstanceDriverProcess, Command: &sleep},
+		{Driver: api.InstanceDriverDocker, Image: &image, Command: &sleep},
+	} {
+		name := "term-" + string(spec.Driver)
+		call(c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: name, Spec: spec})).ok(t)
+		e.waitStatus(c, "admin", name, api.InstanceStatusRunning, 20*time.Second)
+		var out syncBuffer
+		resize := make(chan stream.Size, 1)
+		resize <- stream.Size{Rows: 30, Cols: 90}
+		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		code, err := c.Exec(tctx, "admin", name, client.ExecOptions{Command: []string{"sh"}, TTY: true,
+			Stdin: strings.NewReader("stty size; echo $((6*7))\nexit 5\n"), Stdout: &out, Resize: resize})
+		cancel()
+		if err != nil || code != 5 || !strings.Contains(out.String(), "42") || !strings.Contains(out.String(), "30 90") {
+			t.Fatalf("%s: terminal exit %d, err %v, output %q", name, code, err, out.String())
+		}
 		call(c.API.DeleteInstanceWithResponse(ctx, "admin", name)).ok(t)
 	}
 }
