@@ -158,10 +158,13 @@ func TestBadInput(t *testing.T) {
 // a rejection writes nothing.
 func FuzzCreateRequests(f *testing.F) {
 	paths := []string{"/api/v1/users", "/api/v1/tenants", "/api/v1/groups", "/api/v1/clusters", "/api/v1/hosts",
-		"/api/v1/users:batch", "/api/v1/tenants/admin/quotas/default", "/api/v1/hosts/x-host/labels", "/api/v1/tenants/admin/apikeys"}
+		"/api/v1/users:batch", "/api/v1/tenants/admin/quotas/default", "/api/v1/hosts/x-host/labels", "/api/v1/tenants/admin/apikeys",
+		"/api/v1/tenants/admin/instances", "/api/v1/clusters/default/join-tokens", "/api/v1/agent/join"}
 	seeds := []string{`{"name":"carol"}`, `{"name":"Team_1","description":"d"}`, `{"prefix":"u","range":"1-3","password":"long-enough-1"}`,
 		`{"tiers":[{"priority":0,"cpu":2}]}`, `{"name":"host-1","cluster":"default","capacity":{"cpu":1,"memory_mib":1,"disk_mib":1,"network_mbps":1}}`,
-		`{"set":{"a":"b"},"remove":["c"]}`, `{"permissions":["tenant:read"]}`, `{"name":"\u0000"}`, `null`, `{"name":1e999}`}
+		`{"set":{"a":"b"},"remove":["c"]}`, `{"permissions":["tenant:read"]}`, `{"name":"\u0000"}`, `null`, `{"name":1e999}`,
+		`{"name":"web","spec":{"driver":"process","command":["sleep","1"],"ports":[{"host_port":8080,"container_port":80}],"health_check":{"type":"http","port":80}}}`,
+		`{"ttl_seconds":60,"labels":{"zone":"a"}}`, `{"token":"njt_x","host_name":"edge-1","capacity":{"cpu":1,"memory_mib":1,"disk_mib":1,"network_mbps":1}}`}
 	for i, s := range seeds {
 		f.Add(uint8(i), s)
 	}
