@@ -22,6 +22,17 @@ const cgroupParent = "/nimbus"
 // m*100 microseconds of cpu time per period.
 const cpuPeriod = 100_000
 
+// minCPUQuota is the smallest cfs quota the kernel accepts, in
+// microseconds.
+const minCPUQuota = 1000
+
+// cpuQuota is the cfs quota, per cpuPeriod, of milliCPU thousandths of a
+// core. The kernel refuses quotas under a millisecond, so 1 to 9
+// milli-cores get the quota of 10.
+func cpuQuota(milliCPU int64) int64 {
+	return max(milliCPU*cpuPeriod/1000, minCPUQuota)
+}
+
 // cgroup is one instance's cgroup, v1 or v2.
 type cgroup interface {
 	// add moves a process into the cgroup.

@@ -79,7 +79,7 @@ func prepareV1() error {
 func createV1(path string, l limits) (cgroup, error) {
 	res := &specs.LinuxResources{}
 	if l.milliCPU > 0 {
-		quota, period := l.milliCPU*cpuPeriod/1000, uint64(cpuPeriod)
+		quota, period := cpuQuota(l.milliCPU), uint64(cpuPeriod)
 		res.CPU = &specs.LinuxCPU{Quota: &quota, Period: &period}
 	}
 	if l.memoryMiB > 0 {

@@ -58,7 +58,7 @@ func createV2(dir string, l limits) (cgroup, error) {
 	c := cgroupV2{dir: dir}
 	var settings [][2]string
 	if l.milliCPU > 0 {
-		settings = append(settings, [2]string{"cpu.max", fmt.Sprintf("%d %d", l.milliCPU*cpuPeriod/1000, cpuPeriod)})
+		settings = append(settings, [2]string{"cpu.max", fmt.Sprintf("%d %d", cpuQuota(l.milliCPU), cpuPeriod)})
 	}
 	if l.memoryMiB > 0 {
 		settings = append(settings, [2]string{"memory.max", strconv.FormatInt(l.memoryMiB<<20, 10)})

@@ -10,7 +10,7 @@
 //
 //	agent ──Start──▶ shim (setsid) ──clone(NEWPID|NEWNS|NEWUTS)──▶ init
 //	  │               │  joins init to /nimbus/<id> cgroup, opens gate ──▶ init: hostname,
-//	  │               │                                                 /proc, exec(command)
+//	  │               │                                     /proc, become nobody, exec(command)
 //	  │               ├─ stdout/stderr ──▶ output.log (JSON lines, rotated)
 //	  │               ├─ lease file expired? ──▶ SIGTERM, SIGKILL (fenced)
 //	  │               └─ workload ends ──▶ exit.json, shim exits
@@ -19,6 +19,14 @@
 // Each instance keeps its files in <Config.Dir>/<id>: shim.json (what to
 // run), output.log* (its output), exit.json (how it ended), shim.log (the
 // shim's own diagnostics) and work/ (the default working directory).
+//
+// Under a root agent, init becomes nobody (uid and gid 65534, no
+// supplementary groups) right before it execs the command, after setting
+// up the namespaces; commands run by Exec become nobody too (nsenter -S
+// -G, which enters the namespaces as root first). work/ belongs to nobody;
+// the state directories above it stay private, so the workload reaches it
+// as its current directory. Without root the workload runs as the agent's
+// user.
 //
 // The workload shares the host's file system and network: Spec.Image,
 // Ports and Volumes do not apply. Without root there are no namespaces,
@@ -154,6 +162,11 @@ func (d *Driver) Probe(context.Context) driver.Report {
 	}
 	if d.namespaces && d.nsenter == "" {
 		notes = append(notes, "no nsenter: exec unavailable")
+	}
+	if dropsRoot() {
+		notes = append(notes, fmt.Sprintf("workloads run as nobody (uid %d, gid %d)", workloadUID, workloadGID))
+	} else {
+		notes = append(notes, "workloads run as the agent's user")
 	}
 	return driver.Report{Name: Name, Available: true, Detail: strings.Join(notes, "; ")}
 }

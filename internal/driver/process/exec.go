@@ -22,10 +22,10 @@ import (
 const execWaitDelay = 2 * time.Second
 
 // Exec runs a command in the instance: in its namespaces through nsenter
-// when it has them, in its cgroup, with the instance's environment plus
-// opts.Env and in its working directory. The command starts as an init
-// role that waits until it is in the cgroup, so nothing it starts escapes
-// the limits. A command killed by a signal returns 128 plus the signal, as
+// when it has them, in its cgroup, as the workloads' user, with the
+// instance's environment plus opts.Env and in its working directory. The
+// command starts as an init role that waits until it is in the cgroup, so
+// nothing it starts escapes the limits. A command killed by a signal returns 128 plus the signal, as
 // shells do. Exec returns when the command ends, without waiting for
 // opts.Stdin to end.
 func (d *Driver) Exec(ctx context.Context, id string, opts driver.ExecOptions) (int, error) {
@@ -42,12 +42,24 @@ func (d *Driver) Exec(ctx context.Context, id string, opts driver.ExecOptions) (
 	env := withDefaultPath(append(slices.Clip(inst.cfg.Env), opts.Env...))
 	var prog string
 	argv := opts.Command
+	roleVars := []string{roleEnv + "=" + roleInit}
 	if inst.st.Namespaces {
 		if d.nsenter == "" {
 			return -1, fmt.Errorf("exec in %s: nsenter not found", id)
 		}
 		prog = d.nsenter
-		argv = []string{"nsenter", "-t", strconv.Itoa(inst.st.PID), "-m", "-u", "-p", "--"}
+		// Entering a mount namespace moves to its root: --wd returns to
+		// the working directory, found through the instance's root so
+		// that it lies in the namespace's mounts (else getcwd fails).
+		pid := strconv.Itoa(inst.st.PID)
+		argv = []string{"nsenter", "-t", pid, "-m", "-u", "-p", "--wd=/proc/" + pid + "/root" + inst.cfg.WorkDir}
+		if dropsRoot() {
+			// Entering the namespaces takes root: nsenter becomes the
+			// workloads' user after that, instead of init before.
+			argv = append(argv, "-S", strconv.Itoa(workloadUID), "-G", strconv.Itoa(workloadGID))
+			roleVars = append(roleVars, keepUserEnv+"=1")
+		}
+		argv = append(argv, "--")
 		if opts.TTY {
 			// A session made outside the pid namespace is invisible
 			// inside it (a shell fails to hand the terminal back on
@@ -61,7 +73,7 @@ func (d *Driver) Exec(ctx context.Context, id string, opts driver.ExecOptions) (
 	}
 
 	cmd := exec.CommandContext(ctx, d.cfg.Exe, append([]string{prog}, argv...)...)
-	cmd.Env = append(roleEnviron(env), roleEnv+"="+roleInit)
+	cmd.Env = append(roleEnviron(env), roleVars...)
 	cmd.Dir = inst.cfg.WorkDir
 	// The command leads its own process group (nsenter's child included):
 	// cancelling kills them all.

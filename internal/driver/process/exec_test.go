@@ -52,9 +52,10 @@ func TestNamespacesAndExec(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exec tty: %v", err)
 	}
-	// Typed ahead, the commands echo first; their output follows prompts.
+	// Typed ahead, the commands echo first; their output follows prompts
+	// (the shell runs as nobody: "$ ").
 	for _, want := range []string{"42", "40 100"} {
-		if !regexp.MustCompile(`(?m)(^|# )` + want + `\r?$`).MatchString(out.String()) {
+		if !regexp.MustCompile(`(?m)(^|[#$] )` + want + `\r?$`).MatchString(out.String()) {
 			t.Errorf("exec tty printed %q, want a line %q", out.String(), want)
 		}
 	}

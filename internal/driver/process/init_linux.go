@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -88,10 +89,14 @@ func startGated(cmd *exec.Cmd, cg cgroup) error {
 // runInit is the init role. args are the resolved program path and then
 // the argv to execute. When hostnameEnv is set, init is the first process
 // of new pid, mount and uts namespaces: it sets the host name, makes all
-// mounts private and mounts a /proc of its own. It then waits at the gate
-// and replaces itself with the command. It returns only on failure, with a
-// shell-like exit code, after writing why to statusFD.
+// mounts private and mounts a /proc of its own. It then waits at the gate,
+// becomes the workloads' user (unless keepUserEnv says the command does
+// that itself) and replaces itself with the command. It returns only on
+// failure, with a shell-like exit code, after writing why to statusFD.
 func runInit(args []string) int {
+	// Supplementary groups are dropped on this thread only: it must be the
+	// one that execs.
+	runtime.LockOSThread()
 	status := os.NewFile(statusFD, "status")
 	unix.CloseOnExec(statusFD)
 	fail := func(code int, err error) int {
@@ -115,6 +120,11 @@ func runInit(args []string) int {
 		return fail(126, errors.New("parent gave up before release"))
 	}
 	_ = gate.Close()
+	if os.Getenv(keepUserEnv) == "" {
+		if err := becomeWorkloadUser(); err != nil {
+			return fail(126, err)
+		}
+	}
 	err := unix.Exec(args[0], args[1:], roleEnviron(os.Environ()))
 	if errors.Is(err, unix.ENOENT) {
 		return fail(127, fmt.Errorf("exec %s: %w", args[1], err))

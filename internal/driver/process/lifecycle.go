@@ -65,6 +65,11 @@ func (d *Driver) Start(ctx context.Context, spec driver.Spec) (h driver.Handle, 
 		if err := os.Mkdir(cfg.WorkDir, 0o755); err != nil {
 			return driver.Handle{}, err
 		}
+		if dropsRoot() {
+			if err := os.Chown(cfg.WorkDir, workloadUID, workloadGID); err != nil {
+				return driver.Handle{}, fmt.Errorf("hand working directory to the workloads' user: %w", err)
+			}
+		}
 	}
 	pids := spec.PIDs
 	if pids <= 0 {

@@ -85,8 +85,17 @@ func TestStartFailsForMissingCommand(t *testing.T) {
 		t.Errorf("failed start left its directory: %v", err)
 	}
 
-	// Init reports a failed exec.
-	bogus := filepath.Join(t.TempDir(), "bogus")
+	// Init reports a failed exec. The program lies where the workloads'
+	// user may look (test directories are private).
+	public, err := os.MkdirTemp("", "nimbus-process-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(public) })
+	if err := os.Chmod(public, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bogus := filepath.Join(public, "bogus")
 	if err := os.WriteFile(bogus, []byte{0, 1, 2, 3}, 0o755); err != nil {
 		t.Fatal(err)
 	}

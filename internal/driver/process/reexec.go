@@ -13,6 +13,10 @@ const (
 	// hostnameEnv tells init to set up the new namespaces, with this host
 	// name.
 	hostnameEnv = "NIMBUS_PROCESS_HOSTNAME"
+	// keepUserEnv tells init not to become the workloads' user: the
+	// command it runs (nsenter -S -G) switches once it has entered the
+	// instance's namespaces, which takes root.
+	keepUserEnv = "NIMBUS_PROCESS_KEEP_USER"
 )
 
 // The roles of a re-executed binary.
@@ -45,7 +49,7 @@ func roleEnviron(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		if k != roleEnv && k != configEnv && k != hostnameEnv {
+		if k != roleEnv && k != configEnv && k != hostnameEnv && k != keepUserEnv {
 			out = append(out, kv)
 		}
 	}
