@@ -18,21 +18,16 @@ const FileStream driver.Stream = "file"
 
 // fileLogs reads a file of the instance like tail -F: the last opts.Tail
 // lines and, with Follow, lines appended later, reopening the file when it
-// is replaced or truncated and waiting for it while it does not exist. A
-// relative path is taken from the instance's working directory. While the
-// instance runs the file is read through /proc/<pid>/root, as the
-// instance sees it.
+// is replaced or truncated and waiting for it while it does not exist. The
+// file is opened as the workload could (see openAsWorkload), a relative
+// path from the instance's working directory, whether the instance runs or
+// has ended; a file the workload may not read is refused.
 func fileLogs(ctx context.Context, inst *instance, opts driver.LogOptions, fn func(driver.LogEntry) error) error {
 	name := opts.Path
 	if !filepath.IsAbs(name) {
 		name = filepath.Join(inst.cfg.WorkDir, name)
 	}
-	resolve := func() string {
-		if !inst.exited() && inst.st.PID > 0 {
-			return fmt.Sprintf("/proc/%d/root%s", inst.st.PID, name)
-		}
-		return name
-	}
+	open := func() (*os.File, error) { return openAsWorkload(inst.cfg.WorkDir, opts.Path) }
 	emit := func(line []byte) error {
 		data := make([]byte, len(line)+1)
 		copy(data, line)
@@ -49,7 +44,7 @@ func fileLogs(ctx context.Context, inst *instance, opts driver.LogOptions, fn fu
 			cur.f.Close()
 		}
 	}()
-	f, err := os.Open(resolve())
+	f, err := open()
 	switch {
 	case err == nil:
 		if err := seekTail(f, opts.Tail); err != nil {
@@ -72,7 +67,7 @@ func fileLogs(ctx context.Context, inst *instance, opts driver.LogOptions, fn fu
 	for {
 		ended := inst.exited()
 		if cur == nil {
-			if f, err := os.Open(resolve()); err == nil {
+			if f, err := open(); err == nil {
 				cur = &lineReader{f: f}
 			}
 		}
@@ -80,7 +75,7 @@ func fileLogs(ctx context.Context, inst *instance, opts driver.LogOptions, fn fu
 			if err := cur.lines(emit); err != nil {
 				return err
 			}
-			replaced, err := checkFile(cur, resolve())
+			replaced, err := checkFile(cur, name)
 			if err != nil {
 				return err
 			}

@@ -137,12 +137,11 @@ func TestFileLogs(t *testing.T) {
 		t.Errorf("followed %q, want %q", got, want)
 	}
 
-	abs := filepath.Join(inst.cfg.WorkDir, "app.log")
 	if err := d.Stop(ctxFor(t), h.ID, 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := output(t, d, h.ID, driver.LogOptions{Path: abs, Tail: 1})[FileStream]; got != "f4\n" {
-		t.Errorf("after exit, tail 1 of %s = %q, want f4", abs, got)
+	if got := output(t, d, h.ID, driver.LogOptions{Path: "app.log", Tail: 1})[FileStream]; got != "f4\n" {
+		t.Errorf("after exit, tail 1 of app.log = %q, want f4", got)
 	}
 	ctx, cancel := context.WithCancel(ctxFor(t))
 	defer cancel()
