@@ -99,9 +99,17 @@ func detectCgroups() cgroupSystem {
 	return cgroupSystem{reason: "no cgroup hierarchy offers the cpu and memory controllers"}
 }
 
+// ref locates the cgroup of instance id; the zero ref without cgroups.
+func (s cgroupSystem) ref(id string) cgroupRef {
+	if s.version == 0 {
+		return cgroupRef{}
+	}
+	return cgroupRef{Version: s.version, Root: s.root, Path: path.Join(cgroupParent, id)}
+}
+
 // create makes the cgroup of instance id with the given limits.
 func (s cgroupSystem) create(id string, l limits) (cgroupRef, cgroup, error) {
-	ref := cgroupRef{Version: s.version, Root: s.root, Path: path.Join(cgroupParent, id)}
+	ref := s.ref(id)
 	var (
 		cg  cgroup
 		err error

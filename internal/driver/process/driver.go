@@ -17,8 +17,12 @@
 //	  └─ Wait: shim's end (child wait or pidfd) ──▶ read exit.json
 //
 // Each instance keeps its files in <Config.Dir>/<id>: shim.json (what to
-// run), output.log* (its output), exit.json (how it ended), shim.log (the
-// shim's own diagnostics) and work/ (the default working directory).
+// run), state.json (the shim's and the workload's pids, as in the Handle),
+// output.log* (its output), exit.json (how it ended), shim.log (the shim's
+// own diagnostics) and work/ (the default working directory). The
+// directory alone is enough to take the instance over: Stop, Destroy and
+// Start of an instance the driver does not know find it there, so an agent
+// that died before keeping a handle leaves no orphan.
 //
 // Under a root agent, init becomes nobody (uid and gid 65534, no
 // supplementary groups) right before it execs the command, after setting
@@ -42,6 +46,7 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -115,6 +120,12 @@ func New(cfg Config) (*Driver, error) {
 	if cfg.Dir == "" {
 		return nil, errors.New("process driver: no state directory")
 	}
+	// Shims run in their instance's directory and find it by the path.
+	dir, err := filepath.Abs(cfg.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("process driver: state directory: %w", err)
+	}
+	cfg.Dir = dir
 	if cfg.Exe == "" {
 		cfg.Exe = "/proc/self/exe"
 	}

@@ -34,6 +34,18 @@ func (d *Driver) Start(ctx context.Context, spec driver.Spec) (h driver.Handle, 
 	if spec.WorkDir != "" && !filepath.IsAbs(spec.WorkDir) {
 		return driver.Handle{}, fmt.Errorf("start %s: working directory %q is not absolute", spec.ID, spec.WorkDir)
 	}
+	if _, err := d.get(spec.ID); err == nil {
+		return driver.Handle{}, fmt.Errorf("start %s: %w", spec.ID, fs.ErrExist)
+	}
+	// A directory of an instance this driver does not know is what an
+	// agent left that died before it kept the handle: its workload is
+	// stopped and all of it removed before the new start.
+	switch err := d.Destroy(ctx, spec.ID); {
+	case err == nil:
+		d.log.Warn("removed the leftover of an earlier start", "id", spec.ID)
+	case !errors.Is(err, driver.ErrNotFound):
+		return driver.Handle{}, fmt.Errorf("start %s: remove leftover: %w", spec.ID, err)
+	}
 	dir := filepath.Join(d.cfg.Dir, spec.ID)
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		return driver.Handle{}, fmt.Errorf("start %s: %w", spec.ID, err)
@@ -83,21 +95,15 @@ func (d *Driver) Start(ctx context.Context, spec driver.Spec) (h driver.Handle, 
 		return driver.Handle{}, fmt.Errorf("write shim config: %w", err)
 	}
 
-	shimCmd, msg, err := d.startShim(ctx, dir, configPath)
-	if err != nil {
+	if shimCmd, err = d.startShim(ctx, dir, configPath); err != nil {
 		return driver.Handle{}, err
 	}
-	info, err := procStat(shimCmd.Process.Pid)
-	if err != nil {
-		return driver.Handle{}, fmt.Errorf("read shim start time: %w", err)
+	var st state
+	if err := readJSON(filepath.Join(dir, stateFile), &st); err != nil {
+		return driver.Handle{}, fmt.Errorf("read state: %w", err)
 	}
-	st := state{
-		Dir:        dir,
-		ShimPID:    shimCmd.Process.Pid,
-		ShimStart:  info.Start,
-		PID:        msg.PID,
-		Namespaces: cfg.Namespaces,
-		Cgroup:     cfg.Cgroup,
+	if st.ShimPID != shimCmd.Process.Pid {
+		return driver.Handle{}, fmt.Errorf("state names shim %d, not %d", st.ShimPID, shimCmd.Process.Pid)
 	}
 	stateJSON, err := json.Marshal(st)
 	if err != nil {
@@ -116,16 +122,16 @@ func (d *Driver) Start(ctx context.Context, spec driver.Spec) (h driver.Handle, 
 }
 
 // startShim starts the shim detached in its own session and waits for its
-// report that the workload runs.
-func (d *Driver) startShim(ctx context.Context, dir, configPath string) (*exec.Cmd, readyMsg, error) {
+// report that the workload runs and its state.json is written.
+func (d *Driver) startShim(ctx context.Context, dir, configPath string) (*exec.Cmd, error) {
 	logFile, err := os.OpenFile(filepath.Join(dir, shimLog), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
-		return nil, readyMsg{}, err
+		return nil, err
 	}
 	defer logFile.Close()
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return nil, readyMsg{}, err
+		return nil, err
 	}
 	defer readyR.Close()
 	cmd := exec.Command(d.cfg.Exe)
@@ -139,7 +145,7 @@ func (d *Driver) startShim(ctx context.Context, dir, configPath string) (*exec.C
 	err = cmd.Start()
 	readyW.Close()
 	if err != nil {
-		return nil, readyMsg{}, fmt.Errorf("start shim: %w", err)
+		return nil, fmt.Errorf("start shim: %w", err)
 	}
 	got := make(chan readyMsg, 1)
 	go func() {
@@ -152,11 +158,11 @@ func (d *Driver) startShim(ctx context.Context, dir, configPath string) (*exec.C
 	select {
 	case msg := <-got:
 		if msg.Error != "" {
-			return cmd, msg, errors.New(msg.Error)
+			return cmd, errors.New(msg.Error)
 		}
-		return cmd, msg, nil
+		return cmd, nil
 	case <-ctx.Done():
-		return cmd, readyMsg{}, ctx.Err()
+		return cmd, ctx.Err()
 	}
 }
 
@@ -197,55 +203,6 @@ func validID(id string) error {
 	return nil
 }
 
-// Recover re-attaches to an instance from the state in its handle. An
-// instance whose shim has ended is recovered as exited: with its recorded
-// exit, or with Exit.Err wrapping ErrLost when the shim died without
-// recording one. It returns driver.ErrNotFound when the instance's
-// directory is gone.
-func (d *Driver) Recover(_ context.Context, h driver.Handle) error {
-	if h.Driver != Name {
-		return fmt.Errorf("recover %s: handle of driver %q", h.ID, h.Driver)
-	}
-	var st state
-	if err := json.Unmarshal(h.State, &st); err != nil {
-		return fmt.Errorf("recover %s: decode state: %w", h.ID, err)
-	}
-	d.mu.Lock()
-	_, known := d.instances[h.ID]
-	d.mu.Unlock()
-	if known {
-		return nil
-	}
-	var cfg shimConfig
-	if err := readJSON(filepath.Join(st.Dir, configFile), &cfg); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("recover %s: %w", h.ID, driver.ErrNotFound)
-		}
-		return fmt.Errorf("recover %s: %w", h.ID, err)
-	}
-	cg, err := loadCgroup(st.Cgroup)
-	if err != nil {
-		d.log.Warn("recover without cgroup", "id", h.ID, "cgroup", st.Cgroup.Path, "err", err)
-		cg = nil
-	}
-	inst := newInstance(st, cfg, cg)
-	if _, err := readExit(st.Dir); err == nil || !alive(st.ShimPID, st.ShimStart) {
-		inst.finish()
-	} else {
-		go func() {
-			waitGone(st.ShimPID, st.ShimStart)
-			inst.finish()
-		}()
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if _, known := d.instances[h.ID]; !known {
-		d.instances[h.ID] = inst
-	}
-	d.log.Info("recovered", "id", h.ID, "exited", inst.exited())
-	return nil
-}
-
 // Wait blocks until the instance has ended or ctx ends.
 func (d *Driver) Wait(ctx context.Context, id string) (driver.Exit, error) {
 	inst, err := d.get(id)
@@ -262,9 +219,10 @@ func (d *Driver) Wait(ctx context.Context, id string) (driver.Exit, error) {
 
 // Stop sends SIGTERM to every process of the instance, and after grace
 // SIGKILL, repeated until the workload has ended and its cgroup is empty.
-// Stopping an ended instance does nothing.
+// Stopping an ended instance does nothing. An instance this driver does
+// not know but whose directory exists is taken over first (see find).
 func (d *Driver) Stop(ctx context.Context, id string, grace time.Duration) error {
-	inst, err := d.get(id)
+	inst, err := d.find(id)
 	if err != nil {
 		return err
 	}
@@ -318,9 +276,10 @@ func killAll(ctx context.Context, cg cgroup) error {
 }
 
 // Destroy kills the instance if it runs and removes its cgroup and
-// directory, logs included.
+// directory, logs included; like Stop, it takes over an instance known
+// only from its directory.
 func (d *Driver) Destroy(ctx context.Context, id string) error {
-	inst, err := d.get(id)
+	inst, err := d.find(id)
 	if err != nil {
 		return err
 	}

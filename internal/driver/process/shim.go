@@ -1,7 +1,6 @@
 package process
 
 import (
-	"runtime/debug"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -35,9 +35,9 @@ const (
 	drainTimeout = 5 * time.Second
 )
 
-// readyMsg is what the shim writes to readyFD.
+// readyMsg is what the shim writes to readyFD: the workload runs, and its
+// state is in state.json, unless Error says why not.
 type readyMsg struct {
-	PID   int    `json:"pid,omitempty"`
 	Error string `json:"error,omitempty"`
 }
 
@@ -55,8 +55,11 @@ type shim struct {
 }
 
 // runShim is the shim role: it starts the workload described by the
-// shim.json at configPath, reports on readyFD, records the workload's
-// output and finally its exit in exit.json.
+// shim.json at configPath, writes state.json, reports on readyFD, records
+// the workload's output and finally its exit in exit.json. A workload it
+// cannot record or report is killed: Start has given up on it, or the
+// agent has died before it learnt of it, and a new agent will find only
+// the directory.
 func runShim(configPath string) int {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	ready := os.NewFile(readyFD, "ready")
@@ -66,8 +69,16 @@ func runShim(configPath string) int {
 		_ = json.NewEncoder(ready).Encode(readyMsg{Error: err.Error()})
 		return 1
 	}
-	_ = json.NewEncoder(ready).Encode(readyMsg{PID: s.cmd.Process.Pid})
+	if err = s.writeState(); err != nil {
+		_ = json.NewEncoder(ready).Encode(readyMsg{Error: err.Error()})
+	} else {
+		err = json.NewEncoder(ready).Encode(readyMsg{})
+	}
 	_ = ready.Close()
+	if err != nil {
+		log.Error("workload not recorded or reported: killing it", "err", err)
+		signalTree(s.cg, s.cmd.Process.Pid, unix.SIGKILL)
+	}
 	// A shim lives as long as its workload, one per instance: give back
 	// what starting the binary allocated, and keep the heap small.
 	debug.SetGCPercent(20)
@@ -138,6 +149,27 @@ func startWorkload(configPath string, log *slog.Logger) (*shim, error) {
 	go s.copy(stdout, "stdout")
 	go s.copy(stderr, "stderr")
 	return s, nil
+}
+
+// writeState records in state.json, atomically, what finds the instance
+// again: the shim, the workload and its cgroup.
+func (s *shim) writeState() error {
+	self, err := procStat(os.Getpid())
+	if err != nil {
+		return fmt.Errorf("read own start time: %w", err)
+	}
+	st := state{
+		Dir:        s.dir,
+		ShimPID:    os.Getpid(),
+		ShimStart:  self.Start,
+		PID:        s.cmd.Process.Pid,
+		Namespaces: s.cfg.Namespaces,
+		Cgroup:     s.cfg.Cgroup,
+	}
+	if err := writeJSON(filepath.Join(s.dir, stateFile), st); err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	return nil
 }
 
 // copy writes one output stream of the workload to the log.

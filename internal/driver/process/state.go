@@ -16,14 +16,15 @@ import (
 // Files in an instance's state directory.
 const (
 	configFile = "shim.json"  // shimConfig, written by Start
+	stateFile  = "state.json" // state, written by the shim before it reports
 	exitFile   = "exit.json"  // exitRecord, written by the shim
 	shimLog    = "shim.log"   // the shim's own diagnostics
 	outputLog  = "output.log" // the workload's stdout and stderr
 	workDir    = "work"       // default working directory of the workload
 )
 
-// state is what a Handle carries: enough to find the instance again after
-// an agent restart.
+// state is what a Handle carries, and state.json holds: enough to find the
+// instance again after an agent restart.
 type state struct {
 	// Dir is the instance's state directory.
 	Dir string `json:"dir"`
