@@ -40,8 +40,8 @@ func TestWorkloadRunsAsNobody(t *testing.T) {
 		if err != nil || code != 0 || !regexp.MustCompile(`(?m)^65534\r?$`).MatchString(tty.String()) {
 			t.Errorf("namespaces %v: exec tty = %d %v %q, want 65534", namespaces, code, err, tty.String())
 		}
-		if strings.Contains(d.Probe(ctx).Detail, "nobody") != true {
-			t.Errorf("probe detail %q does not say workloads run as nobody", d.Probe(ctx).Detail)
+		if detail := d.Probe(ctx).Detail; !strings.Contains(detail, "nobody") {
+			t.Errorf("probe detail %q does not say workloads run as nobody", detail)
 		}
 	}
 }
