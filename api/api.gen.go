@@ -1150,7 +1150,7 @@ type InstanceSpec struct {
 	// Command Program and arguments (process; required there), or an override of the image's command (docker).
 	Command *[]string `json:"command,omitempty"`
 
-	// CPU CPU cores the instance may use and is charged (0.001 to 1024).
+	// CPU CPU cores the instance may use and is charged (0.01 to 1024; the kernel schedules no finer).
 	CPU *float64 `json:"cpu,omitempty"`
 
 	// DiskMib Disk charged to the quota, in MiB.
@@ -1175,11 +1175,15 @@ type InstanceSpec struct {
 	MemoryMib *int64 `json:"memory_mib,omitempty"`
 
 	// NetworkMbps Network bandwidth charged to the quota, in Mbit/s.
-	NetworkMbps *int64         `json:"network_mbps,omitempty"`
-	Ports       *[]PortMapping `json:"ports,omitempty"`
+	NetworkMbps *int64 `json:"network_mbps,omitempty"`
+
+	// Ports Host ports forwarded into the instance (docker).
+	Ports *[]PortMapping `json:"ports,omitempty"`
 
 	// Restart What the agent does when the instance ends.
 	Restart *RestartPolicy `json:"restart,omitempty"`
+
+	// Volumes Host directories bound into the instance (docker; platform admins only, as a bind mount can reach anything on the host).
 	Volumes *[]VolumeMount `json:"volumes,omitempty"`
 
 	// Workdir Working directory (absolute).
@@ -2026,7 +2030,7 @@ type StreamInstanceLogsParams struct {
 	// Tail Only the last N lines of the history (0 = all).
 	Tail *int `form:"tail,omitempty" json:"tail,omitempty"`
 
-	// Path A log file inside the instance (absolute path).
+	// Path The log file the instance declares (its spec's log_path); no other path is read.
 	Path *string `form:"path,omitempty" json:"path,omitempty"`
 }
 

@@ -82,9 +82,10 @@ func (a *Agent) renewLease(sent time.Time, fence time.Duration) (deadline time.T
 		l.epoch++
 	}
 	l.fenced = false
-	if d := sent.Add(fence); d.After(l.deadline) {
-		l.deadline = d
-	}
+	// The deadline is what the server granted this time, even when that is
+	// earlier than before: the server's down detection counts from it, so
+	// a shortened heartbeat timeout shortens the lease at once.
+	l.deadline = sent.Add(fence)
 	return l.deadline, regained
 }
 

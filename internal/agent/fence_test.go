@@ -68,7 +68,7 @@ func TestBufferingAcrossOutage(t *testing.T) {
 	// A fence timeout longer than the outage: the instance keeps running.
 	s.setTimings(api.AgentTimings{HeartbeatIntervalMs: 200, FenceTimeoutMs: 30_000, HeartbeatTimeoutMs: 60_000})
 	ta := startAgent(t, s)
-	marker := t.TempDir() + "/go"
+	marker := sharedDir(t) + "/go"
 	asg := assignment("waiter", "sh", "-c", "while [ ! -e "+marker+" ]; do sleep 0.05; done; exit 3")
 	never := api.RestartPolicyPolicyNever
 	asg.Spec.Restart = &api.RestartPolicy{Policy: &never}

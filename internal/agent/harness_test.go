@@ -470,3 +470,16 @@ func (s *fakeServer) countEvents(id, typ string) int {
 }
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
+
+// sharedDir returns a temporary directory the workloads can reach: they
+// run as nobody, and t.TempDir's directories are private to root.
+func sharedDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o777); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}

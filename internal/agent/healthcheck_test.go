@@ -59,7 +59,7 @@ func TestHealthChecks(t *testing.T) {
 	tcpInst.Spec.Restart = fast
 
 	// exec: a command inside the instance tests for a file the test removes.
-	marker := filepath.Join(t.TempDir(), "ok")
+	marker := filepath.Join(sharedDir(t), "ok")
 	if err := os.WriteFile(marker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestHealthChecks(t *testing.T) {
 func TestHealthRecovers(t *testing.T) {
 	s := newFakeServer(t)
 	ta := startAgent(t, s)
-	marker := filepath.Join(t.TempDir(), "ok")
+	marker := filepath.Join(sharedDir(t), "ok")
 	asg := assignment("flaky", "sleep", "1000")
 	asg.Spec.HealthCheck = healthy(api.HealthCheckTypeExec)
 	asg.Spec.HealthCheck.Command = &[]string{"test", "-f", marker}

@@ -49,7 +49,7 @@ func TestProcessInstanceLifecycle(t *testing.T) {
 		return last.MemoryBytes > 0 && last.MemoryBytes < 64<<20, fmt.Sprintf("last point %+v", last)
 	})
 	scrape := e.scrape()
-	for _, want := range []string{`nimbus_instance_memory_bytes{host="host-one",instance="hello",tenant="admin"}`, `nimbus_host_cpu_cores{host="host-one"}`} {
+	for _, want := range []string{`nimbus_instance_memory_bytes{host="host-one",instance_id="` + inst.ID + `"}`, `nimbus_host_cpu_cores{host="host-one"}`} {
 		if !strings.Contains(scrape, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

@@ -78,6 +78,10 @@ func (h handlers) AgentJoin(ctx context.Context, req api.AgentJoinRequestObject)
 	v := validate.New()
 	v.HostName("host_name", in.HostName)
 	v.Labels("labels", deref(in.Labels))
+	if in.AgentURL != nil {
+		_, err := agentURL(*in.AgentURL)
+		v.At("agent_url", err)
+	}
 	if in.Address != nil {
 		v.Address("address", *in.Address)
 	}
@@ -121,8 +125,13 @@ func (h handlers) AgentJoin(ctx context.Context, req api.AgentJoinRequestObject)
 				return problem.Conflict("host_name", "host %q has already joined: remove it (nimbus host delete %s) or join under another name", host.Name, host.Name)
 			}
 		}
-		labels := maps.Clone(jt.Labels)
-		maps.Copy(labels, deref(in.Labels))
+		// The labels of the token, given by an admin, win over the agent's:
+		// placement constraints rest on them.
+		labels := maps.Clone(deref(in.Labels))
+		if labels == nil {
+			labels = map[string]string{}
+		}
+		maps.Copy(labels, jt.Labels)
 		host.ClusterID, host.Address, host.OS, host.Arch = c.ID, deref(in.Address), deref(in.OS), deref(in.Arch)
 		host.Capacity = capacityFromAPI(in.Capacity)
 		host.State, host.LastHeartbeatAt = store.HostReady, now
@@ -171,6 +180,11 @@ var reportable = map[api.InstanceStatus]bool{
 func (h handlers) AgentHeartbeat(ctx context.Context, req api.AgentHeartbeatRequestObject) (api.AgentHeartbeatResponseObject, error) {
 	in := req.Body
 	hostID := principalFrom(ctx).HostID
+	if in.AgentURL != nil {
+		if _, err := agentURL(*in.AgentURL); err != nil {
+			return nil, problem.Invalid("agent_url", "%v", err)
+		}
+	}
 	var out api.AgentHeartbeatResponse
 	cameBack := false
 	err := h.store.Write(ctx, func(tx store.Tx) error {
@@ -187,6 +201,7 @@ func (h handlers) AgentHeartbeat(ctx context.Context, req api.AgentHeartbeatRequ
 			host.State = store.HostReady
 		}
 		host.LastHeartbeatAt = now
+		host.LeaseUntil = now.Add(time.Duration(timings(c).FenceTimeoutMs) * time.Millisecond)
 		if in.Capacity != nil {
 			host.Capacity = capacityFromAPI(*in.Capacity)
 		}
@@ -255,23 +270,12 @@ func (h handlers) takeReports(ctx context.Context, tx store.Tx, host store.Host,
 			return err
 		}
 	}
-	known := func(id string) (bool, error) {
-		if _, ok := mine[id]; ok {
-			return true, nil
-		}
-		_, err := tx.GetInstance(ctx, id)
-		if errors.Is(err, store.ErrNotFound) {
-			return false, nil
-		}
-		return err == nil, err
-	}
+	// A host speaks only of what it runs now: events of copies it has
+	// stopped after a move are dropped with them, so that no host can
+	// write into the timeline of an instance it does not hold.
 	var events []store.InstanceEvent
 	for _, e := range deref(in.Events) {
-		ok, err := known(e.InstanceID)
-		if err != nil {
-			return err
-		}
-		if ok {
+		if i, ok := mine[e.InstanceID]; ok && e.Generation == i.Generation {
 			events = append(events, store.InstanceEvent{InstanceID: e.InstanceID, At: e.At, Type: e.Type,
 				Message: deref(e.Message), HostID: host.ID})
 		}

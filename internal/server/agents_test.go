@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"context"
+	"fmt"
+	"math"
+	"sync"
 	"net/http"
 	"testing"
 	"time"
@@ -151,4 +154,113 @@ func TestStaleReportsAreIgnored(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the long poll did not wake on the change")
 	}
+}
+
+// TestAgentsAndInstancesStayInBounds covers what a host, a tenant member or
+// a joining agent could otherwise abuse.
+func TestAgentsAndInstancesStayInBounds(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite)
+	ctx := context.Background()
+	call(e.admin.API.PutQuotaWithResponse(ctx, "admin", "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
+	edge, _ := join(t, e, "edge-one")
+	other, _ := join(t, e, "edge-two")
+	inst := call(e.admin.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "web",
+		Spec: api.InstanceSpec{Driver: api.InstanceDriverProcess, Command: &[]string{"sleep", "60"}, LogPath: ptr("/srv/web.log")}})).ok(t).JSON201
+	if inst.Host != "edge-one" {
+		t.Fatalf("placed on %q", inst.Host)
+	}
+
+	// Another host cannot write into the instance's timeline.
+	forged := api.AgentEvent{InstanceID: inst.ID, Generation: inst.Generation, At: time.Now(), Type: "oom_killed"}
+	call(other.API.AgentHeartbeatWithResponse(ctx, api.AgentHeartbeat{Events: &[]api.AgentEvent{forged}})).ok(t)
+	real := forged
+	real.Type = "running"
+	call(edge.API.AgentHeartbeatWithResponse(ctx, api.AgentHeartbeat{Events: &[]api.AgentEvent{real}})).ok(t)
+	events := call(e.admin.API.ListInstanceEventsWithResponse(ctx, "admin", "web", nil)).ok(t).JSON200.Items
+	for _, ev := range events {
+		if ev.Type == "oom_killed" {
+			t.Fatalf("a foreign host's event reached the timeline: %+v", ev)
+		}
+	}
+	if last := events[len(events)-1]; last.Type != "running" || last.Host != "edge-one" {
+		t.Fatalf("the instance's own host's event is missing: %+v", events)
+	}
+
+	// An agent address must be a plain http(s) URL.
+	bad, err := edge.API.AgentHeartbeatWithResponse(ctx, api.AgentHeartbeat{AgentURL: ptr("file:///etc/passwd")})
+	if err != nil || bad.StatusCode() != http.StatusBadRequest || bad.ApplicationProblemJSON400.Field == nil ||
+		*bad.ApplicationProblemJSON400.Field != "agent_url" {
+		t.Fatalf("bad agent url: %v %d %s", err, bad.StatusCode(), bad.Body)
+	}
+
+	// Only the declared log file can be read.
+	res := e.do(t, e.admin, "GET", "/api/v1/tenants/admin/instances/web/logs?path=/etc/shadow", "", nil)
+	if p := readProblem(t, res); res.StatusCode != http.StatusBadRequest || p.Field != "path" {
+		t.Fatalf("undeclared log path: status %d, field %q", res.StatusCode, p.Field)
+	}
+
+	// Host directories are for platform admins only.
+	call(e.admin.API.CreateUserWithResponse(ctx, api.UserCreate{Name: "dora", Password: ptr(userPassword)})).ok(t)
+	call(e.admin.API.PutQuotaWithResponse(ctx, "dora", "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
+	dora := e.login("dora", userPassword)
+	vol, err := dora.API.CreateInstanceWithResponse(ctx, "dora", api.InstanceCreate{Name: "peek", Spec: api.InstanceSpec{
+		Driver: api.InstanceDriverDocker, Image: ptr("busybox"), Volumes: &[]api.VolumeMount{{Source: "/", Target: "/host"}}}})
+	if err != nil || vol.StatusCode() != http.StatusForbidden {
+		t.Fatalf("a tenant's bind mount of /: %v %d %s", err, vol.StatusCode(), vol.Body)
+	}
+
+	// The labels of the join token win over the agent's own.
+	jt := call(e.admin.API.CreateJoinTokenWithResponse(ctx, "default", api.JoinTokenCreate{Labels: &api.Labels{"zone": "a"}})).ok(t)
+	call(e.anon().API.AgentJoinWithResponse(ctx, api.AgentJoinRequest{Token: jt.JSON201.Token, HostName: "edge-three",
+		Capacity: joinCapacity, Labels: &api.Labels{"zone": "b", "disk": "ssd"}})).ok(t)
+	h := call(e.admin.API.GetHostWithResponse(ctx, "edge-three")).ok(t).JSON200
+	if h.Labels["zone"] != "a" || h.Labels["disk"] != "ssd" {
+		t.Fatalf("labels %v", h.Labels)
+	}
+}
+
+// TestHostUsageUnderConcurrency creates and deletes instances of two
+// tenants at once on one host: its usage must end as the sum of what is
+// placed on it.
+func TestHostUsageUnderConcurrency(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		join(t, e, "edge-one")
+		call(e.admin.API.CreateUserWithResponse(ctx, api.UserCreate{Name: "dora", Password: ptr(userPassword)})).ok(t)
+		for _, tenant := range []string{"admin", "dora"} {
+			call(e.admin.API.PutQuotaWithResponse(ctx, tenant, "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
+		}
+		dora := e.login("dora", userPassword)
+		spec := api.InstanceSpec{Driver: api.InstanceDriverProcess, Command: &[]string{"true"}, CPU: ptr(0.01), MemoryMib: ptr(int64(4))}
+		const n = 30
+		for i := range n {
+			call(e.admin.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: fmt.Sprintf("a%d", i), Spec: spec})).ok(t)
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 2*n)
+		for i := range n {
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				if res, err := e.admin.API.DeleteInstanceWithResponse(ctx, "admin", fmt.Sprintf("a%d", i)); err != nil || res.StatusCode() != 204 {
+					errs <- fmt.Errorf("delete a%d: %v %d", i, err, res.StatusCode())
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				if res, err := dora.API.CreateInstanceWithResponse(ctx, "dora", api.InstanceCreate{Name: fmt.Sprintf("d%d", i), Spec: spec}); err != nil || res.StatusCode() != 201 {
+					errs <- fmt.Errorf("create d%d: %v %d", i, err, res.StatusCode())
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+		h := call(e.admin.API.GetHostWithResponse(ctx, "edge-one")).ok(t).JSON200
+		if h.Usage.MemoryMib != 4*n || math.Abs(h.Usage.CPU-0.01*n) > 1e-6 {
+			t.Fatalf("host usage %+v, want %d instances of 0.01 cpu and 4 MiB", h.Usage, n)
+		}
+	})
 }

@@ -23,14 +23,12 @@ func instanceFor(ctx context.Context, tx store.Tx, tenantName, ref, perm string)
 	if err != nil {
 		return store.Instance{}, err
 	}
-	var i store.Instance
-	if _, uerr := uuid.Parse(ref); uerr == nil {
+	i, err := tx.GetInstanceByName(ctx, t.ID, ref)
+	if _, uerr := uuid.Parse(ref); errors.Is(err, store.ErrNotFound) && uerr == nil {
 		i, err = tx.GetInstance(ctx, ref)
 		if err == nil && i.TenantID != t.ID {
 			err = store.ErrNotFound
 		}
-	} else {
-		i, err = tx.GetInstanceByName(ctx, t.ID, ref)
 	}
 	return i, wrapNotFound(err, "instance", ref)
 }
@@ -136,6 +134,8 @@ func checkSpec(v *validate.Validator, s *api.InstanceSpec) {
 	case api.InstanceDriverProcess:
 		v.Check(len(deref(s.Command)) > 0 && deref(s.Command)[0] != "", "spec.command", "is required for the process driver: give the program and its arguments")
 		v.Check(deref(s.Image) == "", "spec.image", "is for the docker driver only")
+		v.Check(len(deref(s.Ports)) == 0, "spec.ports", "are for the docker driver only: a process listens on the host's ports itself")
+		v.Check(len(deref(s.Volumes)) == 0, "spec.volumes", "are for the docker driver only: a process sees the host's file system")
 	case api.InstanceDriverDocker:
 		v.Check(deref(s.Image) != "", "spec.image", "is required for the docker driver")
 	}
@@ -202,6 +202,10 @@ func (h handlers) CreateInstance(ctx context.Context, req api.CreateInstanceRequ
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	if len(deref(in.Spec.Volumes)) > 0 && !principalFrom(ctx).isPlatformAdmin() {
+		return nil, &problem.Error{Status: http.StatusForbidden, Code: problem.CodeForbidden, Field: "spec.volumes",
+			Detail: "only platform admins may bind host directories into instances: a bind mount can reach anything on the host"}
 	}
 	spec, err := json.Marshal(in.Spec)
 	if err != nil {

@@ -82,7 +82,11 @@ func (p *placement) place(ctx context.Context, i *store.Instance) (bool, error) 
 			case !fits(h, c, i.Resources):
 				full++
 			default:
-				return true, p.assign(ctx, i, h)
+				placed, err := p.assign(ctx, i, h.ID, c)
+				if err != nil || placed {
+					return placed, err
+				}
+				full++
 			}
 		}
 		if next == "" {
@@ -99,11 +103,21 @@ func (p *placement) place(ctx context.Context, i *store.Instance) (bool, error) 
 	return false, p.tx.UpdateInstance(ctx, i)
 }
 
-// assign places i on h, charges h, and starts a new generation.
-func (p *placement) assign(ctx context.Context, i *store.Instance, h store.Host) error {
+// assign places i on host hostID, charges the host, and starts a new
+// generation. It reads the host again first (locking its row on
+// PostgreSQL, where the list was read without locks), and reports false
+// when a concurrent placement has taken the room meanwhile.
+func (p *placement) assign(ctx context.Context, i *store.Instance, hostID string, c store.Cluster) (bool, error) {
+	h, err := p.tx.GetHost(ctx, hostID)
+	if err != nil {
+		return false, err
+	}
+	if h.State != store.HostReady || !fits(h, c, i.Resources) {
+		return false, nil
+	}
 	addUsage(&h.Usage, i.Resources, 1)
 	if err := p.tx.UpdateHost(ctx, &h); err != nil {
-		return err
+		return false, err
 	}
 	i.HostID, i.HostName = h.ID, h.Name
 	i.Generation++
@@ -111,7 +125,7 @@ func (p *placement) assign(ctx context.Context, i *store.Instance, h store.Host)
 	i.StartedAt = time.Time{}
 	p.touch(h.ID)
 	p.event(i, "scheduled", h.ID, "placed on host %s", h.Name)
-	return p.tx.UpdateInstance(ctx, i)
+	return true, p.tx.UpdateInstance(ctx, i)
 }
 
 // unassign takes i off its host and gives the host its resources back.

@@ -69,7 +69,23 @@ func (s *Server) lead(ctx context.Context) (bool, error) {
 		ok, err = tx.AcquireLease(ctx, "reconciler", s.holder, s.now(), leaseTTL)
 		return err
 	})
+	s.leaderMu.Lock()
+	defer s.leaderMu.Unlock()
+	switch {
+	case ok && s.leading.IsZero():
+		s.leading = s.now()
+	case !ok:
+		s.leading = time.Time{}
+	}
 	return ok, err
+}
+
+// leaderSince is when this server took the reconciler lease (zero when it
+// does not hold it).
+func (s *Server) leaderSince() time.Time {
+	s.leaderMu.Lock()
+	defer s.leaderMu.Unlock()
+	return s.leading
 }
 
 // downHosts marks hosts down whose agents have been silent past their
@@ -97,7 +113,7 @@ func (s *Server) downHosts(ctx context.Context) error {
 					}
 					clusters[h.ClusterID] = c
 				}
-				if now.Sub(h.LastHeartbeatAt) > c.HeartbeatTimeout {
+				if s.silent(h, c, now) {
 					silent = append(silent, h)
 				}
 			}
@@ -118,6 +134,18 @@ func (s *Server) downHosts(ctx context.Context) error {
 	return nil
 }
 
+// silent reports whether host h of cluster c is down at now: its agent has
+// not reported for the cluster's heartbeat timeout T, the lease it was last
+// granted has lapsed with time to spare for stopping its instances (2T/5,
+// as in timings; this holds when T was just lowered), and this server has
+// led the reconcilers for T (after an outage of the servers, agents get
+// the time to report before their hosts are judged).
+func (s *Server) silent(h store.Host, c store.Cluster, now time.Time) bool {
+	margin := c.HeartbeatTimeout * 2 / 5
+	return now.Sub(h.LastHeartbeatAt) > c.HeartbeatTimeout && now.After(h.LeaseUntil.Add(margin)) &&
+		now.Sub(s.leaderSince()) > c.HeartbeatTimeout
+}
+
 // hostDown marks one host down, unless it reported in meanwhile.
 func (s *Server) hostDown(ctx context.Context, hostID string) error {
 	return s.placing(ctx, nil, func(tx store.Tx, p *placement) error {
@@ -130,7 +158,7 @@ func (s *Server) hostDown(ctx context.Context, hostID string) error {
 			return err
 		}
 		silence := s.now().Sub(h.LastHeartbeatAt)
-		if h.State == store.HostDown || silence <= c.HeartbeatTimeout {
+		if h.State == store.HostDown || !s.silent(h, c, s.now()) {
 			return nil
 		}
 		h.State = store.HostDown

@@ -18,6 +18,7 @@ import (
 	"github.com/google/uuid"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -52,8 +53,11 @@ type Server struct {
 	creds    *credCache
 	handler  http.Handler
 	wake     *wakeup
-	// holder names this server for the reconciler lease.
+	// holder names this server for the reconciler lease; leading is when
+	// it took the lease (zero while it does not hold it).
 	holder       string
+	leaderMu     sync.Mutex
+	leading      time.Time
 	advertiseURL string
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -59,10 +60,21 @@ func (h handlers) StreamInstanceLogs(ctx context.Context, req api.StreamInstance
 	q := url.Values{}
 	q.Set("follow", strconv.FormatBool(deref(req.Params.Follow)))
 	q.Set("tail", strconv.Itoa(deref(req.Params.Tail)))
-	if req.Params.Path != nil {
+	check := func(i store.Instance) error {
+		if req.Params.Path == nil {
+			return nil
+		}
+		var spec api.InstanceSpec
+		if err := json.Unmarshal(i.Spec, &spec); err != nil {
+			return err
+		}
+		if declared := deref(spec.LogPath); declared == "" || *req.Params.Path != declared {
+			return problem.Invalid("path", "instance %q declares no log file %q: only its spec's log_path (%q) can be read", i.Name, *req.Params.Path, declared)
+		}
 		q.Set("path", *req.Params.Path)
+		return nil
 	}
-	if err := h.relay(ctx, req.Name, req.Instance, PermInstanceRead, "logs", q); err != nil {
+	if err := h.relay(ctx, req.Name, req.Instance, PermInstanceRead, "logs", q, check); err != nil {
 		return nil, err
 	}
 	return relayed{}, nil
@@ -72,21 +84,27 @@ func (h handlers) StreamInstanceLogs(ctx context.Context, req api.StreamInstance
 func (h handlers) ExecInstance(ctx context.Context, req api.ExecInstanceRequestObject) (api.ExecInstanceResponseObject, error) {
 	q := url.Values{"command": req.Params.Command}
 	q.Set("tty", strconv.FormatBool(deref(req.Params.Tty)))
-	if err := h.relay(ctx, req.Name, req.Instance, PermInstanceWrite, "exec", q); err != nil {
+	if err := h.relay(ctx, req.Name, req.Instance, PermInstanceWrite, "exec", q, nil); err != nil {
 		return nil, err
 	}
 	return relayed{}, nil
 }
 
-// relay authorizes the caller on the instance, dials its agent, and only
-// then accepts the client's websocket and joins the two.
-func (h handlers) relay(ctx context.Context, tenant, ref, perm, what string, q url.Values) error {
+// relay authorizes the caller on the instance (and lets check refuse the
+// request), dials its agent, and only then accepts the client's websocket
+// and joins the two.
+func (h handlers) relay(ctx context.Context, tenant, ref, perm, what string, q url.Values, check func(store.Instance) error) error {
 	var i store.Instance
 	var agent store.HostAgent
 	err := h.store.Read(ctx, func(tx store.Tx) error {
 		var err error
 		if i, err = instanceFor(ctx, tx, tenant, ref, perm); err != nil {
 			return err
+		}
+		if check != nil {
+			if err := check(i); err != nil {
+				return err
+			}
 		}
 		if i.HostID == "" {
 			return problem.Conflict("", "instance %q is not placed on a host (status %s)", i.Name, i.Status)
@@ -104,9 +122,13 @@ func (h handlers) relay(ctx context.Context, tenant, ref, perm, what string, q u
 	if pair.r == nil {
 		return errors.New("stream without its HTTP request")
 	}
-	target := strings.Replace(strings.TrimSuffix(agent.URL, "/"), "http", "ws", 1) +
-		fmt.Sprintf("/v1/instances/%s/%s?%s", i.ID, what, q.Encode())
-	upstream, resp, err := websocket.Dial(ctx, target, &websocket.DialOptions{
+	target, err := agentURL(agent.URL)
+	if err != nil {
+		return problem.Conflict("", "host %s reported an unusable agent address: %v", i.HostName, err)
+	}
+	target.Path += fmt.Sprintf("/v1/instances/%s/%s", i.ID, what)
+	target.RawQuery = q.Encode()
+	upstream, resp, err := websocket.Dial(ctx, target.String(), &websocket.DialOptions{
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + agent.Key}},
 	})
 	if err != nil {
@@ -156,4 +178,18 @@ func pipe(ctx context.Context, a, b *websocket.Conn) {
 	<-done
 	cancel()
 	<-done
+}
+
+// agentURL parses an agent's address: http or https with a host, and
+// nothing after the path.
+func agentURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("%q is not an http(s)://host[:port] address", raw)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
 }

@@ -83,10 +83,12 @@ type usageCollector struct{ s *Server }
 var (
 	hostCPUDesc = prometheus.NewDesc("nimbus_host_cpu_cores", "CPU cores in use on a host.", []string{"host"}, nil)
 	hostMemDesc = prometheus.NewDesc("nimbus_host_memory_bytes", "Memory in use on a host.", []string{"host"}, nil)
+	// Instances are labelled by ID only: /metrics answers without
+	// credentials, and tenants' names and instance names are theirs.
 	instCPUDesc = prometheus.NewDesc("nimbus_instance_cpu_cores", "CPU cores used by an instance.",
-		[]string{"tenant", "instance", "host"}, nil)
+		[]string{"instance_id", "host"}, nil)
 	instMemDesc = prometheus.NewDesc("nimbus_instance_memory_bytes", "Memory used by an instance.",
-		[]string{"tenant", "instance", "host"}, nil)
+		[]string{"instance_id", "host"}, nil)
 )
 
 func (c usageCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -113,8 +115,8 @@ func (c usageCollector) Collect(ch chan<- prometheus.Metric) {
 			if err != nil {
 				continue // deleted since it reported
 			}
-			ch <- prometheus.MustNewConstMetric(instCPUDesc, prometheus.GaugeValue, m.CPU, i.TenantName, i.Name, i.HostName)
-			ch <- prometheus.MustNewConstMetric(instMemDesc, prometheus.GaugeValue, float64(m.MemoryBytes), i.TenantName, i.Name, i.HostName)
+			ch <- prometheus.MustNewConstMetric(instCPUDesc, prometheus.GaugeValue, m.CPU, i.ID, i.HostName)
+			ch <- prometheus.MustNewConstMetric(instMemDesc, prometheus.GaugeValue, float64(m.MemoryBytes), i.ID, i.HostName)
 		}
 		return nil
 	})

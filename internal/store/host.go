@@ -38,6 +38,9 @@ type Host struct {
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	LastHeartbeatAt time.Time // zero: never
+	// LeaseUntil is until when the host's agent may run its instances
+	// without hearing from the server again (zero: never granted).
+	LeaseUntil time.Time
 	// AgentURL is where the server reaches the host's agent (read only
 	// here: written by [AgentTx.SetHostAgent]).
 	AgentURL string
@@ -112,8 +115,8 @@ type HostTx interface {
 	GetHost(ctx context.Context, id string) (Host, error)
 	GetHostByName(ctx context.Context, name string) (Host, error)
 	ListHosts(ctx context.Context, f HostFilter) (hosts []Host, next string, err error)
-	// UpdateHost writes address, capacity, usage, state, OS, arch and last
-	// heartbeat (not labels) and sets UpdatedAt.
+	// UpdateHost writes address, capacity, usage, state, OS, arch, last
+	// heartbeat and lease (not labels) and sets UpdatedAt.
 	UpdateHost(ctx context.Context, h *Host) error
 	// UpdateHostLabels sets and removes labels atomically and sets UpdatedAt.
 	UpdateHostLabels(ctx context.Context, hostID string, set map[string]string, remove []string, now time.Time) error

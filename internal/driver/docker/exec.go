@@ -125,7 +125,16 @@ func (d *Driver) resize(ctx context.Context, execID string, sizes <-chan driver.
 			if !ok {
 				return
 			}
-			_, err := d.cli.ExecResize(ctx, execID, client.ExecResizeOptions{Height: uint(s.Rows), Width: uint(s.Cols)})
+			// The first size usually comes before the engine has started
+			// the command, which it then refuses: try again for a moment.
+			var err error
+			for attempt := 0; attempt < 25; attempt++ {
+				_, err = d.cli.ExecResize(ctx, execID, client.ExecResizeOptions{Height: uint(s.Rows), Width: uint(s.Cols)})
+				if err == nil || ctx.Err() != nil {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
 			if err != nil && !errors.Is(err, context.Canceled) {
 				d.log.Debug("exec resize", "exec", execID, "err", err)
 			}

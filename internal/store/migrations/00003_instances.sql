@@ -7,6 +7,9 @@ ALTER TABLE hosts ADD COLUMN agent_key TEXT NOT NULL DEFAULT '';
 ALTER TABLE hosts ADD COLUMN agent_url TEXT NOT NULL DEFAULT '';
 ALTER TABLE hosts ADD COLUMN drivers TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE hosts ADD COLUMN assign_rev BIGINT NOT NULL DEFAULT 0;
+-- Until when the host's agent may run its instances without hearing from
+-- the server again (the lease its last heartbeat was granted).
+ALTER TABLE hosts ADD COLUMN lease_until BIGINT;
 CREATE UNIQUE INDEX hosts_credential_hash ON hosts (credential_hash);
 
 ALTER TABLE clusters ADD COLUMN heartbeat_timeout_ms BIGINT NOT NULL DEFAULT 15000;
@@ -92,6 +95,7 @@ DROP TABLE instances;
 DROP TABLE join_tokens;
 ALTER TABLE clusters DROP COLUMN heartbeat_timeout_ms;
 DROP INDEX hosts_credential_hash;
+ALTER TABLE hosts DROP COLUMN lease_until;
 ALTER TABLE hosts DROP COLUMN assign_rev;
 ALTER TABLE hosts DROP COLUMN drivers;
 ALTER TABLE hosts DROP COLUMN agent_url;

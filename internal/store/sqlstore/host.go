@@ -13,16 +13,17 @@ import (
 
 const hostCols = `h.id, h.name, h.cluster_id, h.address, h.cap_cpu, h.cap_memory_mib, h.cap_disk_mib, h.cap_network_mbps,
 	h.used_cpu, h.used_memory_mib, h.used_disk_mib, h.used_network_mbps, h.state, h.os, h.arch,
-	h.created_at, h.updated_at, h.last_heartbeat_at, h.agent_url, h.drivers`
+	h.created_at, h.updated_at, h.last_heartbeat_at, h.agent_url, h.drivers, h.lease_until`
 
 func scanHost(s interface{ Scan(...any) error }) (store.Host, error) {
 	var h store.Host
 	var created, updated int64
-	var heartbeat sql.NullInt64
+	var heartbeat, lease sql.NullInt64
 	err := s.Scan(&h.ID, &h.Name, &h.ClusterID, &h.Address,
 		&h.Capacity.CPU, &h.Capacity.MemoryMiB, &h.Capacity.DiskMiB, &h.Capacity.NetworkMbps,
 		&h.Usage.CPU, &h.Usage.MemoryMiB, &h.Usage.DiskMiB, &h.Usage.NetworkMbps,
-		&h.State, &h.OS, &h.Arch, &created, &updated, &heartbeat, &h.AgentURL, &h.Drivers)
+		&h.State, &h.OS, &h.Arch, &created, &updated, &heartbeat, &h.AgentURL, &h.Drivers, &lease)
+	h.LeaseUntil = fromNullMicros(lease)
 	h.CreatedAt, h.UpdatedAt, h.LastHeartbeatAt = fromMicros(created), fromMicros(updated), fromNullMicros(heartbeat)
 	h.Labels = map[string]string{}
 	return h, err
@@ -179,12 +180,13 @@ func (t *tx) ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, s
 func (t *tx) UpdateHost(ctx context.Context, h *store.Host) error {
 	h.UpdatedAt = now()
 	h.LastHeartbeatAt = fromNullMicros(toNull(h.LastHeartbeatAt))
+	h.LeaseUntil = fromNullMicros(toNull(h.LeaseUntil))
 	n, err := t.execN(ctx, `UPDATE hosts SET address = ?, cap_cpu = ?, cap_memory_mib = ?, cap_disk_mib = ?,
 		cap_network_mbps = ?, used_cpu = ?, used_memory_mib = ?, used_disk_mib = ?, used_network_mbps = ?,
-		state = ?, os = ?, arch = ?, updated_at = ?, last_heartbeat_at = ? WHERE id = ?`,
+		state = ?, os = ?, arch = ?, updated_at = ?, last_heartbeat_at = ?, lease_until = ? WHERE id = ?`,
 		h.Address, h.Capacity.CPU, h.Capacity.MemoryMiB, h.Capacity.DiskMiB, h.Capacity.NetworkMbps,
 		h.Usage.CPU, h.Usage.MemoryMiB, h.Usage.DiskMiB, h.Usage.NetworkMbps,
-		h.State, h.OS, h.Arch, h.UpdatedAt.UnixMicro(), nullMicros(h.LastHeartbeatAt), h.ID)
+		h.State, h.OS, h.Arch, h.UpdatedAt.UnixMicro(), nullMicros(h.LastHeartbeatAt), nullMicros(h.LeaseUntil), h.ID)
 	if err != nil {
 		return wrap(err, "update host")
 	}
@@ -218,7 +220,7 @@ func (t *tx) DeleteHost(ctx context.Context, id string) error {
 		return wrap(err, "count host instances")
 	}
 	if placed > 0 {
-		return &store.InUseError{Object: "host", Reason: fmt.Sprintf("it runs %d instances: drain it first", placed)}
+		return &store.InUseError{Object: "host", Reason: fmt.Sprintf("%d instances are placed on it: delete them, or let them move once the host is down", placed)}
 	}
 	n, err := t.execN(ctx, "DELETE FROM hosts WHERE id = ?", id)
 	if err != nil {

@@ -90,10 +90,14 @@ func (t *tx) execN(ctx context.Context, q string, args ...any) (int64, error) {
 
 // lockRow returns the clause that locks the selected row of table alias
 // until the end of a PostgreSQL write transaction. SQLite's writer holds
-// the database lock already.
+// the database lock already. The lock is FOR NO KEY UPDATE: IDs never
+// change, and a stronger lock would also block the foreign key checks of
+// rows that refer to the locked one (an instance or host of a locked
+// cluster), which deadlocks against transactions that lock in the other
+// order.
 func (t *tx) lockRow(alias string) string {
 	if t.write && t.dialect == store.DialectPostgres {
-		return " FOR UPDATE OF " + alias
+		return " FOR NO KEY UPDATE OF " + alias
 	}
 	return ""
 }
