@@ -6,12 +6,14 @@ import (
 	"os"
 
 	"github.com/nimbus-cloud/nimbus/internal/cli"
+	"github.com/nimbus-cloud/nimbus/internal/driver/docker"
 	"github.com/nimbus-cloud/nimbus/internal/driver/process"
 )
 
 func main() {
-	// A process instance's shim and init are this binary started again.
-	if process.Reexec() {
+	// A process instance's shim and init, and the watchdog that fences
+	// containers, are this binary started again.
+	if process.Reexec() || docker.Reexec() {
 		return
 	}
 	os.Exit(cli.Main(os.Args[1:]))

@@ -72,7 +72,7 @@ func runAgent(ctx context.Context, cfg agent.Config) error {
 	if err != nil {
 		return fmt.Errorf("process driver: %w", err)
 	}
-	dock, err := docker.New(docker.Config{Logger: cfg.Logger.With("driver", "docker")})
+	dock, err := docker.New(docker.Config{Logger: cfg.Logger.With("driver", "docker"), LeasePath: agent.LeasePath(cfg.StateDir)})
 	if err != nil {
 		return fmt.Errorf("docker driver: %w", err)
 	}

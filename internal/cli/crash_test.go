@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"github.com/nimbus-cloud/nimbus/internal/driver/docker"
 	"github.com/nimbus-cloud/nimbus/internal/driver/process"
 	"os"
 	"os/exec"
@@ -21,7 +22,7 @@ import (
 const execEnv = "NIMBUS_CLI_TEST_EXEC"
 
 func TestMain(m *testing.M) {
-	if process.Reexec() {
+	if process.Reexec() || docker.Reexec() {
 		return
 	}
 	if os.Getenv(execEnv) == "1" {

@@ -28,7 +28,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if process.Reexec() {
+	if process.Reexec() || docker.Reexec() {
 		return
 	}
 	if os.Getenv(agentEnv) == "1" {
@@ -161,7 +161,7 @@ func (e *env) startAgent(name, stateDir string, labels map[string]string) *hostA
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	dock, err := docker.New(docker.Config{Logger: log})
+	dock, err := docker.New(docker.Config{Logger: log, LeasePath: agent.LeasePath(stateDir)})
 	if err != nil {
 		e.t.Fatal(err)
 	}

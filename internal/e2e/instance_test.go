@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -281,4 +282,34 @@ func TestExecTerminal(t *testing.T) {
 		}
 		call(c.API.DeleteInstanceWithResponse(ctx, "admin", name)).ok(t)
 	}
+}
+
+// TestContainersFencedWithoutTheirAgent ends an agent outright under a
+// running container: the watchdog it left stops the container once the
+// agent's lease lapses, before the server would place the instance
+// elsewhere.
+func TestContainersFencedWithoutTheirAgent(t *testing.T) {
+	image := testreq.BusyboxImage(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	call(e.admin.API.UpdateClusterWithResponse(ctx, "default", api.ClusterUpdate{HeartbeatTimeoutSeconds: ptr(5)})).ok(t)
+	h := e.startAgent("host-one", t.TempDir(), nil)
+	c := e.admin
+	call(c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "boxed", Spec: api.InstanceSpec{
+		Driver: api.InstanceDriverDocker, Image: &image, Command: &[]string{"sleep", "3600"}}})).ok(t)
+	inst := e.waitStatus(c, "admin", "boxed", api.InstanceStatusRunning, 20*time.Second)
+	running := func() bool {
+		out, _ := exec.Command("docker", "ps", "-q", "--filter", "label=nimbus.instance="+inst.ID).Output()
+		return strings.TrimSpace(string(out)) != ""
+	}
+	if !running() {
+		t.Fatal("no running container for the instance")
+	}
+	stopped := time.Now()
+	h.stop()
+	e.eventually(10*time.Second, "container fenced", func() (bool, string) { return !running(), "still running" })
+	if waited := time.Since(stopped); waited > 5*time.Second {
+		t.Errorf("fenced %s after the agent ended, later than the heartbeat timeout", waited)
+	}
+	t.Cleanup(func() { _ = exec.Command("docker", "rm", "-f", "nimbus-"+inst.ID).Run() })
 }

@@ -41,12 +41,19 @@ type Config struct {
 	Host string
 	// Logger receives the driver's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// LeasePath, when set, is the agent's lease file: containers are
+	// labelled with it, and a watchdog stops them once its deadline has
+	// passed, even when the agent itself is gone (see Reexec).
+	LeasePath string
+	// Exe is the binary the watchdog runs (default /proc/self/exe).
+	Exe string
 }
 
 // Driver runs instances as Docker containers.
 type Driver struct {
-	cli *client.Client
-	log *slog.Logger
+	cli   *client.Client
+	log   *slog.Logger
+	lease string
 
 	mu         sync.Mutex
 	containers map[string]string // instance ID → container ID
@@ -70,9 +77,19 @@ func New(cfg Config) (*Driver, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.LeasePath != "" {
+		exe := cfg.Exe
+		if exe == "" {
+			exe = "/proc/self/exe"
+		}
+		if err := startWatchdog(exe, cfg.LeasePath, cfg.Host); err != nil {
+			return nil, err
+		}
+	}
 	return &Driver{
 		cli:        cli,
 		log:        log.With("driver", Name),
+		lease:      cfg.LeasePath,
 		containers: map[string]string{},
 	}, nil
 }

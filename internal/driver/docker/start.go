@@ -38,6 +38,9 @@ func (d *Driver) Start(ctx context.Context, spec driver.Spec) (driver.Handle, er
 		return driver.Handle{}, fmt.Errorf("docker start %s: inspect image %q: %w", spec.ID, spec.Image, err)
 	}
 	cfg, host, err := containerConfig(spec)
+	if err == nil && d.lease != "" {
+		cfg.Labels[labelLease] = d.lease
+	}
 	if err != nil {
 		return driver.Handle{}, fmt.Errorf("docker start %s: %w", spec.ID, err)
 	}

@@ -275,7 +275,16 @@ func (s *shim) watchLease(ended <-chan struct{}) {
 		}
 		deadline, ok := leaseDeadline(s.cfg.LeasePath)
 		now := time.Now()
+		_, dirErr := os.Stat(s.dir)
 		switch {
+		case dirErr != nil:
+			// Nothing can manage the instance once its directory is gone
+			// (its agent's state was removed): it stops as if fenced.
+			s.log.Warn("instance directory gone: stopping workload", "dir", s.dir)
+			s.fenced.Store(true)
+			fencedAt = now
+			signalTree(s.cg, pid, unix.SIGTERM)
+			wait = killInterval
 		case !ok:
 			wait = leaseRecheck
 		case now.After(deadline):
