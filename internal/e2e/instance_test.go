@@ -270,12 +270,14 @@ func TestExecTerminal(t *testing.T) {
 		name := "term-" + string(spec.Driver)
 		call(c.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: name, Spec: spec})).ok(t)
 		e.waitStatus(c, "admin", name, api.InstanceStatusRunning, 20*time.Second)
+		// The engine takes a size only once the command runs: the shell
+		// waits a moment before it asks for it.
 		var out syncBuffer
 		resize := make(chan stream.Size, 1)
 		resize <- stream.Size{Rows: 30, Cols: 90}
 		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		code, err := c.Exec(tctx, "admin", name, client.ExecOptions{Command: []string{"sh"}, TTY: true,
-			Stdin: strings.NewReader("stty size; echo $((6*7))\nexit 5\n"), Stdout: &out, Resize: resize})
+			Stdin: strings.NewReader("sleep 1; stty size; echo $((6*7))\nexit 5\n"), Stdout: &out, Resize: resize})
 		cancel()
 		if err != nil || code != 5 || !strings.Contains(out.String(), "42") || !strings.Contains(out.String(), "30 90") {
 			t.Fatalf("%s: terminal exit %d, err %v, output %q", name, code, err, out.String())
