@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
