@@ -20,6 +20,8 @@ const (
 	GroupElsewhere Reason = "instance group is on another host"
 	GroupHere      Reason = "instance group already on the host"
 	Isolated       Reason = "reserved for other tenants or images"
+	// NoRoom counts every host when none has the cpu or the memory asked.
+	NoRoom Reason = "no host has that much cpu or memory free"
 )
 
 // feasible runs the filters, cheapest first, and returns the first reason

@@ -124,6 +124,7 @@ type Scheduler struct {
 	opts  Options
 	// groups counts each group's placed members over all hosts.
 	groups map[string]int
+	free   *freeTree
 }
 
 // New makes a scheduler over hosts (which it keeps and updates).
@@ -133,7 +134,7 @@ func New(hosts []Host, opts Options) *Scheduler {
 			hosts[i].groups = map[string]int{}
 		}
 	}
-	s := &Scheduler{hosts: hosts, opts: opts, groups: map[string]int{}}
+	s := &Scheduler{hosts: hosts, opts: opts, groups: map[string]int{}, free: newFreeTree(hosts)}
 	for i := range hosts {
 		for g, n := range hosts[i].groups {
 			s.groups[g] += n
@@ -156,8 +157,21 @@ type Decision struct {
 }
 
 // Place chooses a host for r without changing anything; Commit records the
-// choice.
+// choice. When no host has the room, it answers at once with every host
+// counted under NoRoom; Explain gives the reasons host by host.
 func (s *Scheduler) Place(r *Request) Decision {
+	if !s.free.mayFit(r.Resources) {
+		return Decision{Host: -1, Reasons: map[Reason]int{NoRoom: len(s.hosts)}}
+	}
+	return s.pass(r, s.opts.Sample)
+}
+
+// Explain looks at every host for r and counts why each does not fit.
+func (s *Scheduler) Explain(r *Request) Decision { return s.pass(r, 0) }
+
+// pass runs the filters and weighers over the hosts, stopping after sample
+// hosts that fit when sample is positive.
+func (s *Scheduler) pass(r *Request, sample int) Decision {
 	d := Decision{Host: -1}
 	r.groupPlaced = r.Group != "" && s.groups[r.Group] > 0
 	n := len(s.hosts)
@@ -165,7 +179,7 @@ func (s *Scheduler) Place(r *Request) Decision {
 		return d
 	}
 	start := 0
-	if s.opts.Sample > 0 {
+	if sample > 0 {
 		start = int(s.hash(r.ID, "") % uint64(n))
 	}
 	best, bestScore, bestTie, found := -1, math.Inf(-1), uint64(0), 0
@@ -186,7 +200,7 @@ func (s *Scheduler) Place(r *Request) Decision {
 		if score > bestScore || (score == bestScore && tie > bestTie) {
 			best, bestScore, bestTie = i, score, tie
 		}
-		if s.opts.Sample > 0 && found >= s.opts.Sample {
+		if sample > 0 && found >= sample {
 			break
 		}
 	}
@@ -198,6 +212,7 @@ func (s *Scheduler) Place(r *Request) Decision {
 func (s *Scheduler) Commit(i int, r *Request) {
 	h := &s.hosts[i]
 	h.Used = h.Used.Add(r.Resources)
+	s.free.set(i, h, true)
 	if r.Group != "" {
 		h.groups[r.Group]++
 		s.groups[r.Group]++
@@ -208,6 +223,7 @@ func (s *Scheduler) Commit(i int, r *Request) {
 func (s *Scheduler) Release(i int, r *Request) {
 	h := &s.hosts[i]
 	h.Used = h.Used.Sub(r.Resources)
+	s.free.set(i, h, true)
 	if r.Group != "" {
 		if h.groups[r.Group]--; h.groups[r.Group] <= 0 {
 			delete(h.groups, r.Group)

@@ -92,9 +92,13 @@ func TestStrategies(t *testing.T) {
 func TestExplainCountsReasons(t *testing.T) {
 	hs := []Host{host("a", 1000, 1000), host("b", 1000, 100), host("c", 1000, 1000)}
 	hs[2].Ready = false
-	d := New(hs, Options{}).Place(&Request{ID: "x", Resources: Resources{MilliCPU: 2000, MemoryMiB: 500}})
-	if d.Host != -1 || d.Looked != 3 || d.Reasons[NoCPU] != 2 || d.Reasons[NotReady] != 1 {
-		t.Fatalf("decision %+v", d)
+	s := New(hs, Options{})
+	r := &Request{ID: "x", Resources: Resources{MilliCPU: 2000, MemoryMiB: 500}}
+	if d := s.Explain(r); d.Host != -1 || d.Looked != 3 || d.Reasons[NoCPU] != 2 || d.Reasons[NotReady] != 1 {
+		t.Fatalf("explain %+v", d)
+	}
+	if d := s.Place(r); d.Host != -1 || d.Reasons[NoRoom] != 3 {
+		t.Fatalf("place %+v", d)
 	}
 }
 
@@ -186,4 +190,16 @@ func clone(hs []Host) []Host {
 		out[i].groups = map[string]int{}
 	}
 	return out
+}
+
+func TestSimulateSmall(t *testing.T) {
+	res := Simulate(SimOptions{Hosts: 50, Instances: 5000, Seed: 7})
+	if res.Placed == 0 || res.EndCPUUsed > 1 || res.EndMemUsed > 1 || res.BoundCPUUsed > 1 || res.BoundMemUsed > 1 ||
+		res.CPUUsed > res.EndCPUUsed {
+		t.Fatalf("simulation %+v", res)
+	}
+	again := Simulate(SimOptions{Hosts: 50, Instances: 5000, Seed: 7})
+	if again.Placed != res.Placed || again.BoundCPUUsed != res.BoundCPUUsed {
+		t.Fatalf("same seed, different runs: %+v then %+v", res, again)
+	}
 }
