@@ -23,7 +23,7 @@ import (
 // lease file and, once the deadline has passed, stops every container the
 // agent labelled with that lease. The watchdog is this binary started
 // again (see Reexec), survives the agent, and ends when the agent's state
-// directory is removed.
+// directory is removed, removing the agent's containers with it.
 
 // Environment of the watchdog role.
 const (
@@ -82,7 +82,10 @@ func runWatchdog(lease, host string) int {
 	}
 	for {
 		if _, err := os.Stat(filepath.Dir(lease)); err != nil {
-			return 0 // the agent's state is gone
+			// The agent's state is gone: nothing will ever manage its
+			// containers again.
+			removeContainers(cli, lease, log)
+			return 0
 		}
 		wait := watchdogRecheck
 		if deadline, err := readLease(lease); err == nil {
@@ -113,18 +116,42 @@ func readLease(path string) (time.Time, error) {
 func fenceContainers(cli *client.Client, lease string, log *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	list, err := cli.ContainerList(ctx, client.ContainerListOptions{
-		Filters: make(client.Filters).Add("label", labelLease+"="+lease).Add("status", "running"),
-	})
-	if err != nil {
-		log.Error("list containers to fence", "err", err)
-		return
-	}
 	timeout := 1
-	for _, c := range list.Items {
-		log.Warn("lease expired: stopping container", "container", c.ID)
-		if _, err := cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &timeout}); err != nil {
-			log.Error("stop container", "container", c.ID, "err", err)
+	for _, id := range leaseContainers(ctx, cli, lease, true, log) {
+		log.Warn("lease expired: stopping container", "container", id)
+		if _, err := cli.ContainerStop(ctx, id, client.ContainerStopOptions{Timeout: &timeout}); err != nil {
+			log.Error("stop container", "container", id, "err", err)
 		}
 	}
+}
+
+// removeContainers removes every container of the lease, running or not.
+func removeContainers(cli *client.Client, lease string, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, id := range leaseContainers(ctx, cli, lease, false, log) {
+		log.Warn("agent state gone: removing container", "container", id)
+		if _, err := cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			log.Error("remove container", "container", id, "err", err)
+		}
+	}
+}
+
+// leaseContainers lists the IDs of the lease's containers, only the
+// running ones when running.
+func leaseContainers(ctx context.Context, cli *client.Client, lease string, running bool, log *slog.Logger) []string {
+	f := make(client.Filters).Add("label", labelLease+"="+lease)
+	if running {
+		f = f.Add("status", "running")
+	}
+	list, err := cli.ContainerList(ctx, client.ContainerListOptions{All: !running, Filters: f})
+	if err != nil {
+		log.Error("list containers", "err", err)
+		return nil
+	}
+	ids := make([]string, len(list.Items))
+	for i, c := range list.Items {
+		ids[i] = c.ID
+	}
+	return ids
 }
