@@ -146,6 +146,15 @@ func changed[T any](cmd *cobra.Command, flag string, v T) *T {
 // ptr returns a pointer to v.
 func ptr[T any](v T) *T { return &v }
 
+// deref returns *p, or the zero value when p is nil.
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
 // nonEmpty returns &s, or nil for an empty s.
 func nonEmpty(s string) *string {
 	if s == "" {

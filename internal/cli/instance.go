@@ -90,14 +90,6 @@ func exitText(code *int) string {
 	return strconv.Itoa(*code)
 }
 
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
 func (a *app) instanceCreateCmd() *cobra.Command {
 	var (
 		t                                      tenantFlag

@@ -211,19 +211,17 @@ func (h handlers) AgentHeartbeat(ctx context.Context, req api.AgentHeartbeatRequ
 		if err := tx.UpdateHost(ctx, &host); err != nil {
 			return err
 		}
-		if in.AgentURL != nil || in.Drivers != nil {
-			a, err := tx.GetHostAgent(ctx, hostID)
-			if err != nil {
-				return err
-			}
-			a.CredentialHash, a.Key = "", ""
-			if in.AgentURL != nil {
-				a.URL = *in.AgentURL
-			}
-			if in.Drivers != nil {
-				b, _ := json.Marshal(*in.Drivers)
-				a.Drivers = string(b)
-			}
+		// The agent sends its address and drivers with every report; they
+		// are written only when they changed.
+		a := store.HostAgent{URL: host.AgentURL, Drivers: host.Drivers}
+		if in.AgentURL != nil {
+			a.URL = *in.AgentURL
+		}
+		if in.Drivers != nil {
+			b, _ := json.Marshal(*in.Drivers)
+			a.Drivers = string(b)
+		}
+		if a.URL != host.AgentURL || a.Drivers != host.Drivers {
 			if err := tx.SetHostAgent(ctx, hostID, a); err != nil {
 				return err
 			}

@@ -105,10 +105,25 @@ func (c usageCollector) Collect(ch chan<- prometheus.Metric) {
 		if err != nil {
 			return err
 		}
+		hostNames := map[string]string{}
+		f := store.HostFilter{Page: store.Page{Limit: store.MaxPageLimit}}
+		for {
+			hosts, next, err := tx.ListHosts(ctx, f)
+			if err != nil {
+				return err
+			}
+			for _, h := range hosts {
+				hostNames[h.ID] = h.Name
+			}
+			if next == "" {
+				break
+			}
+			f.Token = next
+		}
 		for _, m := range samples {
-			if h, err := tx.GetHost(ctx, m.ObjectID); err == nil {
-				ch <- prometheus.MustNewConstMetric(hostCPUDesc, prometheus.GaugeValue, m.CPU, h.Name)
-				ch <- prometheus.MustNewConstMetric(hostMemDesc, prometheus.GaugeValue, float64(m.MemoryBytes), h.Name)
+			if name, ok := hostNames[m.ObjectID]; ok {
+				ch <- prometheus.MustNewConstMetric(hostCPUDesc, prometheus.GaugeValue, m.CPU, name)
+				ch <- prometheus.MustNewConstMetric(hostMemDesc, prometheus.GaugeValue, float64(m.MemoryBytes), name)
 				continue
 			}
 			i, err := tx.GetInstance(ctx, m.ObjectID)
