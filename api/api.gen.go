@@ -56,6 +56,24 @@ func (e DesiredState) Valid() bool {
 	}
 }
 
+// Defines values for GroupPolicy.
+const (
+	GroupPolicyDifferentHost GroupPolicy = "different-host"
+	GroupPolicySameHost      GroupPolicy = "same-host"
+)
+
+// Valid indicates whether the value is a known member of the GroupPolicy enum.
+func (e GroupPolicy) Valid() bool {
+	switch e {
+	case GroupPolicyDifferentHost:
+		return true
+	case GroupPolicySameHost:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HealthCheckType.
 const (
 	HealthCheckTypeExec HealthCheckType = "exec"
@@ -505,7 +523,10 @@ type Address = string
 // AgentAssignments Everything a host must run.
 type AgentAssignments struct {
 	Instances []Assignment `json:"instances"`
-	Revision  int64        `json:"revision"`
+
+	// MaxStarting Instances the host may start at once (the cluster's max_starting_per_host); the rest wait in assignment order.
+	MaxStarting int   `json:"max_starting"`
+	Revision    int64 `json:"revision"`
 }
 
 // AgentEvent Something that happened to an instance on a host.
@@ -707,6 +728,9 @@ type Cluster struct {
 	// ID Cluster ID (UUID).
 	ID string `json:"id"`
 
+	// MaxStartingPerHost Instances a host starts at once (1 to 1000, default 4); the rest wait in order, so a boot storm does not swamp the host.
+	MaxStartingPerHost int `json:"max_starting_per_host"`
+
 	// MemoryOvercommit A multiplier of physical capacity (1 to 10).
 	MemoryOvercommit Overcommit `json:"memory_overcommit"`
 
@@ -739,6 +763,9 @@ type ClusterCreate struct {
 
 	// HeartbeatTimeoutSeconds Silence after which a host of the cluster is down and its instances are placed elsewhere (3 to 3600 s, default 15).
 	HeartbeatTimeoutSeconds *int `json:"heartbeat_timeout_seconds,omitempty"`
+
+	// MaxStartingPerHost Instances a host starts at once (1 to 1000, default 4); the rest wait in order, so a boot storm does not swamp the host.
+	MaxStartingPerHost *int `json:"max_starting_per_host,omitempty"`
 
 	// MemoryOvercommit Memory overcommit multiplier (1 to 10).
 	MemoryOvercommit *float64 `json:"memory_overcommit,omitempty"`
@@ -778,6 +805,9 @@ type ClusterUpdate struct {
 	// HeartbeatTimeoutSeconds Silence after which a host of the cluster is down and its instances are placed elsewhere (3 to 3600 s, default 15).
 	HeartbeatTimeoutSeconds *int `json:"heartbeat_timeout_seconds,omitempty"`
 
+	// MaxStartingPerHost Instances a host starts at once (1 to 1000, default 4); the rest wait in order, so a boot storm does not swamp the host.
+	MaxStartingPerHost *int `json:"max_starting_per_host,omitempty"`
+
 	// MemoryOvercommit A multiplier of physical capacity (1 to 10).
 	MemoryOvercommit *Overcommit `json:"memory_overcommit,omitempty"`
 
@@ -811,6 +841,46 @@ type DriverReport struct {
 
 // Email An email address (checked fully by the server).
 type Email = string
+
+// ExplainReason One reason hosts do not fit.
+type ExplainReason struct {
+	// Detail What it looked at, e.g. "needs 4096 MiB, best host has 3000" (may be empty).
+	Detail string `json:"detail"`
+
+	// Hosts How many hosts it refused.
+	Hosts int `json:"hosts"`
+
+	// Reason The filter that refused them.
+	Reason string `json:"reason"`
+}
+
+// Explanation Why an instance is or is not placed, host by host.
+type Explanation struct {
+	// Fit Hosts that would take it now.
+	Fit int `json:"fit"`
+
+	// Host The host it is placed on (absent when pending).
+	Host *string `json:"host,omitempty"`
+
+	// Hosts Hosts of its cluster that were looked at.
+	Hosts int `json:"hosts"`
+
+	// Preemption What evicting lower-priority instances would do for a pending instance.
+	Preemption *PreemptionPlan `json:"preemption,omitempty"`
+
+	// Reasons Why hosts do not fit, most hosts first.
+	Reasons []ExplainReason `json:"reasons"`
+
+	// Status Where an instance is in its life: `pending` (no host fits yet), `scheduled`
+	// (placed, not yet started), `starting`, `running`, `unhealthy` (running but
+	// failing its health check), `restarting` (waiting out its back-off),
+	// `exited` (ended with code 0), `failed` (ended otherwise, or could not
+	// start), `lost` (its host went down), `stopping`, `stopped`.
+	Status InstanceStatus `json:"status"`
+
+	// Summary The reasons in one line, e.g. "10 hosts: 6 insufficient memory (needs 4096 MiB, best host has 3000), 3 labels not matched (zone=b), 1 not ready (cordoned)".
+	Summary string `json:"summary"`
+}
 
 // Group A group of users.
 type Group struct {
@@ -849,6 +919,9 @@ type GroupList struct {
 
 // GroupName A group name (the tenant name rule).
 type GroupName = string
+
+// GroupPolicy same-host places the group's members on one host (affinity); different-host never puts two on one host (anti-affinity).
+type GroupPolicy string
 
 // GroupUpdate Changes to a group; absent fields are kept.
 type GroupUpdate struct {
@@ -912,6 +985,15 @@ type Host struct {
 	// ID Host ID (UUID).
 	ID string `json:"id"`
 
+	// InstanceCount Instances placed on the host (what a drain still has to move).
+	InstanceCount int `json:"instance_count"`
+
+	// IsolatedImages When not empty, only instances of these images are placed on the host.
+	IsolatedImages []string `json:"isolated_images"`
+
+	// IsolatedTenants When not empty, only these tenants' instances are placed on the host.
+	IsolatedTenants []string `json:"isolated_tenants"`
+
 	// Labels Labels, key to value.
 	Labels map[string]string `json:"labels"`
 
@@ -932,6 +1014,9 @@ type Host struct {
 
 	// Usage An amount of each host resource.
 	Usage Capacity `json:"usage"`
+
+	// Zone Availability zone (empty if none).
+	Zone string `json:"zone"`
 }
 
 // HostCreate A new host.
@@ -948,6 +1033,12 @@ type HostCreate struct {
 	// Cluster A cluster name (the tenant name rule). Cluster names are unique across the platform, like DNS names: creating one that is taken answers 409 whoever holds it.
 	Cluster ClusterName `json:"cluster"`
 
+	// IsolatedImages Reserve the host for instances of these images (an empty list lifts the reservation).
+	IsolatedImages *[]string `json:"isolated_images,omitempty"`
+
+	// IsolatedTenants Reserve the host for these tenants (an empty list lifts the reservation).
+	IsolatedTenants *[]TenantName `json:"isolated_tenants,omitempty"`
+
 	// Labels Host labels; keys follow LabelKey (checked by the server), values LabelValue.
 	Labels *Labels `json:"labels,omitempty"`
 
@@ -956,6 +1047,9 @@ type HostCreate struct {
 
 	// OS Operating system, e.g. linux.
 	OS *string `json:"os,omitempty"`
+
+	// Zone An availability zone (1-63 letters, digits, dots, dashes and underscores).
+	Zone *Zone `json:"zone,omitempty"`
 }
 
 // HostLabelsUpdate Labels to set and labels to remove.
@@ -978,7 +1072,7 @@ type HostList struct {
 // HostName A host name (4-30 lowercase letters, digits and dashes, no dash at either end). Host names are unique across the platform: registering one that is taken answers 409 whoever holds it.
 type HostName = string
 
-// HostSettableState A host state a client may set.
+// HostSettableState A host state a client may set (`draining` moves the host's instances elsewhere one by one, then leaves it `cordoned`).
 type HostSettableState string
 
 // HostState A host's state; `down` is set by the system only.
@@ -989,8 +1083,17 @@ type HostUpdate struct {
 	// Address An IP address or DNS name with an optional `:port` (IPv6 with a port in brackets).
 	Address *Address `json:"address,omitempty"`
 
-	// State A host state a client may set.
+	// IsolatedImages Reserve the host for instances of these images (an empty list lifts the reservation).
+	IsolatedImages *[]string `json:"isolated_images,omitempty"`
+
+	// IsolatedTenants Reserve the host for these tenants (an empty list lifts the reservation).
+	IsolatedTenants *[]TenantName `json:"isolated_tenants,omitempty"`
+
+	// State A host state a client may set (`draining` moves the host's instances elsewhere one by one, then leaves it `cordoned`).
 	State *HostSettableState `json:"state,omitempty"`
+
+	// Zone An availability zone (1-63 letters, digits, dots, dashes and underscores).
+	Zone *Zone `json:"zone,omitempty"`
 }
 
 // Instance A process or container of a tenant.
@@ -1012,6 +1115,12 @@ type Instance struct {
 
 	// Generation Counts placements; a copy of an older generation is stale.
 	Generation int64 `json:"generation"`
+
+	// Group Its instance group in the tenant (empty for none).
+	Group *string `json:"group,omitempty"`
+
+	// GroupPolicy How it is placed beside its group (empty for no group).
+	GroupPolicy *string `json:"group_policy,omitempty"`
 
 	// Host The host it is placed on (empty when pending).
 	Host string `json:"host"`
@@ -1055,6 +1164,9 @@ type Instance struct {
 
 	// UpdatedAt When its status last changed.
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Zone The availability zone it must run in (empty for any).
+	Zone *string `json:"zone,omitempty"`
 }
 
 // InstanceActionRequest A change of an instance's desired state.
@@ -1071,8 +1183,14 @@ type InstanceCreate struct {
 	// Cluster The cluster to run on (default `default`).
 	Cluster *ClusterName `json:"cluster,omitempty"`
 
-	// Constraints Host label terms that must all hold (`k=v`, `k!=v`, `k`, `!k`).
+	// Constraints Host label terms that must all hold (`k=v`, `k!=v`, `k`, `!k`, `k in (a,b)`, `k notin (a,b)`).
 	Constraints *[]string `json:"constraints,omitempty"`
+
+	// Group A named instance group of the tenant; the group policy places its members together or apart.
+	Group *InstanceGroup `json:"group,omitempty"`
+
+	// GroupPolicy same-host places the group's members on one host (affinity); different-host never puts two on one host (anti-affinity).
+	GroupPolicy *GroupPolicy `json:"group_policy,omitempty"`
 
 	// Labels Host labels; keys follow LabelKey (checked by the server), values LabelValue.
 	Labels *Labels `json:"labels,omitempty"`
@@ -1088,6 +1206,9 @@ type InstanceCreate struct {
 
 	// Start Start the instance once placed (else it is created stopped).
 	Start *bool `json:"start,omitempty"`
+
+	// Zone The availability zone to run in (any when absent).
+	Zone *Zone `json:"zone,omitempty"`
 }
 
 // InstanceDriver What runs the instance.
@@ -1115,6 +1236,9 @@ type InstanceEventList struct {
 	// NextPageToken Token for the next page; empty on the last page.
 	NextPageToken string `json:"next_page_token"`
 }
+
+// InstanceGroup A named instance group of the tenant; the group policy places its members together or apart.
+type InstanceGroup = string
 
 // InstanceList A page of instances.
 type InstanceList struct {
@@ -1147,6 +1271,9 @@ type InstanceReport struct {
 
 // InstanceSpec What runs and with which resources.
 type InstanceSpec struct {
+	// Arch The CPU architecture it needs, as hosts report it (e.g. amd64; any when absent).
+	Arch *string `json:"arch,omitempty"`
+
 	// Command Program and arguments (process; required there), or an override of the image's command (docker).
 	Command *[]string `json:"command,omitempty"`
 
@@ -1360,6 +1487,21 @@ type PortMapping struct {
 
 // PortMappingProtocol tcp or udp.
 type PortMappingProtocol string
+
+// PreemptionPlan What evicting lower-priority instances would do for a pending instance.
+type PreemptionPlan struct {
+	// Frees An amount of each host resource.
+	Frees Capacity `json:"frees"`
+
+	// Host The host where the cheapest set of evictions makes room.
+	Host string `json:"host"`
+
+	// VictimPriorities Their priorities (all lower than the instance's).
+	VictimPriorities []int `json:"victim_priorities"`
+
+	// Victims How many instances it would evict.
+	Victims int `json:"victims"`
+}
 
 // Problem An RFC 9457 problem document.
 type Problem struct {
@@ -1755,6 +1897,9 @@ type WhoAmI struct {
 	// User A user account.
 	User User `json:"user"`
 }
+
+// Zone An availability zone (1-63 letters, digits, dots, dashes and underscores).
+type Zone = string
 
 // ClusterNamePath A cluster name (the tenant name rule). Cluster names are unique across the platform, like DNS names: creating one that is taken answers 409 whoever holds it.
 type ClusterNamePath = ClusterName
@@ -2673,6 +2818,11 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/v1/tenants/{name}/instances/{instance}/exec (the `ExecInstance` operationId).
 	ExecInstance(ctx context.Context, name TenantNamePath, instance InstancePath, params *ExecInstanceParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ExplainInstance Why an instance is or is not placed, per reason and host count, and what preemption would free.
+	//
+	// Corresponds with GET /api/v1/tenants/{name}/instances/{instance}/explain (the `ExplainInstance` operationId).
+	ExplainInstance(ctx context.Context, name TenantNamePath, instance InstancePath, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// StreamInstanceLogs Stream an instance's output over a websocket.
 	//
@@ -3935,6 +4085,21 @@ func (c *Client) ListInstanceEvents(ctx context.Context, name TenantNamePath, in
 // Corresponds with GET /api/v1/tenants/{name}/instances/{instance}/exec (the `ExecInstance` operationId).
 func (c *Client) ExecInstance(ctx context.Context, name TenantNamePath, instance InstancePath, params *ExecInstanceParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewExecInstanceRequest(c.Server, name, instance, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ExplainInstance Why an instance is or is not placed, per reason and host count, and what preemption would free.
+//
+// Corresponds with GET /api/v1/tenants/{name}/instances/{instance}/explain (the `ExplainInstance` operationId).
+func (c *Client) ExplainInstance(ctx context.Context, name TenantNamePath, instance InstancePath, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewExplainInstanceRequest(c.Server, name, instance)
 	if err != nil {
 		return nil, err
 	}
@@ -6936,6 +7101,47 @@ func NewExecInstanceRequest(server string, name TenantNamePath, instance Instanc
 	return req, nil
 }
 
+// NewExplainInstanceRequest constructs an http.Request for the ExplainInstance method
+func NewExplainInstanceRequest(server string, name TenantNamePath, instance InstancePath) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "name", name, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "instance", instance, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/tenants/%s/instances/%s/explain", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewStreamInstanceLogsRequest constructs an http.Request for the StreamInstanceLogs method
 func NewStreamInstanceLogsRequest(server string, name TenantNamePath, instance InstancePath, params *StreamInstanceLogsParams) (*http.Request, error) {
 	var err error
@@ -8434,6 +8640,13 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/v1/tenants/{name}/instances/{instance}/exec (the `ExecInstance` operationId).
 	ExecInstanceWithResponse(ctx context.Context, name TenantNamePath, instance InstancePath, params *ExecInstanceParams, reqEditors ...RequestEditorFn) (*ExecInstanceResponse, error)
+
+	// ExplainInstanceWithResponse Why an instance is or is not placed, per reason and host count, and what preemption would free.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/tenants/{name}/instances/{instance}/explain (the `ExplainInstance` operationId).
+	ExplainInstanceWithResponse(ctx context.Context, name TenantNamePath, instance InstancePath, reqEditors ...RequestEditorFn) (*ExplainInstanceResponse, error)
 
 	// StreamInstanceLogsWithResponse Stream an instance's output over a websocket.
 	//
@@ -12512,6 +12725,68 @@ func (r ExecInstanceResponse) ContentType() string {
 	return ""
 }
 
+type ExplainInstanceResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Explanation
+	// ApplicationProblemJSON401 the response for an HTTP 401 `application/problem+json` response
+	ApplicationProblemJSON401 *Unauthenticated
+	// ApplicationProblemJSON404 the response for an HTTP 404 `application/problem+json` response
+	ApplicationProblemJSON404 *NotFound
+	// ApplicationProblemJSONDefault the response for an HTTP default `application/problem+json` response
+	ApplicationProblemJSONDefault *Internal
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ExplainInstanceResponse) GetJSON200() *Explanation {
+	return r.JSON200
+}
+
+// GetApplicationProblemJSON401 returns the response for an HTTP 401 `application/problem+json` response
+func (r ExplainInstanceResponse) GetApplicationProblemJSON401() *Unauthenticated {
+	return r.ApplicationProblemJSON401
+}
+
+// GetApplicationProblemJSON404 returns the response for an HTTP 404 `application/problem+json` response
+func (r ExplainInstanceResponse) GetApplicationProblemJSON404() *NotFound {
+	return r.ApplicationProblemJSON404
+}
+
+// GetApplicationProblemJSONDefault returns the response for an HTTP default `application/problem+json` response
+func (r ExplainInstanceResponse) GetApplicationProblemJSONDefault() *Internal {
+	return r.ApplicationProblemJSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ExplainInstanceResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ExplainInstanceResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ExplainInstanceResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ExplainInstanceResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type StreamInstanceLogsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -14839,6 +15114,19 @@ func (c *ClientWithResponses) ExecInstanceWithResponse(ctx context.Context, name
 		return nil, err
 	}
 	return ParseExecInstanceResponse(rsp)
+}
+
+// ExplainInstanceWithResponse Why an instance is or is not placed, per reason and host count, and what preemption would free.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/tenants/{name}/instances/{instance}/explain (the `ExplainInstance` operationId).
+func (c *ClientWithResponses) ExplainInstanceWithResponse(ctx context.Context, name TenantNamePath, instance InstancePath, reqEditors ...RequestEditorFn) (*ExplainInstanceResponse, error) {
+	rsp, err := c.ExplainInstance(ctx, name, instance, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseExplainInstanceResponse(rsp)
 }
 
 // StreamInstanceLogsWithResponse Stream an instance's output over a websocket.
@@ -18383,6 +18671,53 @@ func ParseExecInstanceResponse(rsp *http.Response) (*ExecInstanceResponse, error
 	return response, nil
 }
 
+// ParseExplainInstanceResponse parses an HTTP response from a ExplainInstanceWithResponse call
+func ParseExplainInstanceResponse(rsp *http.Response) (*ExplainInstanceResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ExplainInstanceResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Explanation
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest Unauthenticated
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest NotFound
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Internal
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.ApplicationProblemJSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
 // ParseStreamInstanceLogsResponse parses an HTTP response from a StreamInstanceLogsWithResponse call
 func ParseStreamInstanceLogsResponse(rsp *http.Response) (*StreamInstanceLogsResponse, error) {
 	bodyBytes, err := io.ReadAll(rsp.Body)
@@ -19714,6 +20049,9 @@ type ServerInterface interface {
 	// ExecInstance Run a command inside an instance over a websocket.
 	// (GET /api/v1/tenants/{name}/instances/{instance}/exec)
 	ExecInstance(w http.ResponseWriter, r *http.Request, name TenantNamePath, instance InstancePath, params ExecInstanceParams)
+	// ExplainInstance Why an instance is or is not placed, per reason and host count, and what preemption would free.
+	// (GET /api/v1/tenants/{name}/instances/{instance}/explain)
+	ExplainInstance(w http.ResponseWriter, r *http.Request, name TenantNamePath, instance InstancePath)
 	// StreamInstanceLogs Stream an instance's output over a websocket.
 	// (GET /api/v1/tenants/{name}/instances/{instance}/logs)
 	StreamInstanceLogs(w http.ResponseWriter, r *http.Request, name TenantNamePath, instance InstancePath, params StreamInstanceLogsParams)
@@ -21596,6 +21934,41 @@ func (siw *ServerInterfaceWrapper) ExecInstance(w http.ResponseWriter, r *http.R
 	handler.ServeHTTP(w, r)
 }
 
+// ExplainInstance operation middleware
+func (siw *ServerInterfaceWrapper) ExplainInstance(w http.ResponseWriter, r *http.Request) {
+
+	var err error
+	_ = err
+
+	// ------------- Path parameter "name" -------------
+	var name TenantNamePath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", r.PathValue("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "name", Err: err})
+		return
+	}
+
+	// ------------- Path parameter "instance" -------------
+	var instance InstancePath
+
+	err = runtime.BindStyledParameterWithOptions("simple", "instance", r.PathValue("instance"), &instance, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: true})
+	if err != nil {
+		siw.ErrorHandlerFunc(w, r, &InvalidParamFormatError{ParamName: "instance", Err: err})
+		return
+	}
+
+	handler := http.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		siw.Handler.ExplainInstance(w, r, name, instance)
+	}))
+
+	for _, middleware := range siw.HandlerMiddlewares {
+		handler = middleware(handler)
+	}
+
+	handler.ServeHTTP(w, r)
+}
+
 // StreamInstanceLogs operation middleware
 func (siw *ServerInterfaceWrapper) StreamInstanceLogs(w http.ResponseWriter, r *http.Request) {
 
@@ -22462,6 +22835,7 @@ func HandlerWithOptions(si ServerInterface, options StdHTTPServerOptions) http.H
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/tenants/{name}/instances/{instance}", wrapper.GetInstance)
 	m.HandleFunc(http.MethodPost+" "+options.BaseURL+"/api/v1/tenants/{name}/instances/{instance}/actions", wrapper.InstanceAction)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/tenants/{name}/instances/{instance}/events", wrapper.ListInstanceEvents)
+	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/tenants/{name}/instances/{instance}/explain", wrapper.ExplainInstance)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/tenants/{name}/instances/{instance}/metrics", wrapper.GetInstanceMetrics)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/tenants/{name}/instances/{instance}/logs", wrapper.StreamInstanceLogs)
 	m.HandleFunc(http.MethodGet+" "+options.BaseURL+"/api/v1/tenants/{name}/instances/{instance}/exec", wrapper.ExecInstance)
@@ -28102,6 +28476,78 @@ func (response ExecInstancedefaultApplicationProblemPlusJSONResponse) VisitExecI
 	return err
 }
 
+type ExplainInstanceRequestObject struct {
+	Name     TenantNamePath `json:"name"`
+	Instance InstancePath   `json:"instance"`
+}
+
+type ExplainInstanceResponseObject interface {
+	VisitExplainInstanceResponse(w http.ResponseWriter) error
+}
+
+type ExplainInstance200JSONResponse Explanation
+
+func (response ExplainInstance200JSONResponse) VisitExplainInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExplainInstance401ApplicationProblemPlusJSONResponse struct {
+	UnauthenticatedApplicationProblemPlusJSONResponse
+}
+
+func (response ExplainInstance401ApplicationProblemPlusJSONResponse) VisitExplainInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExplainInstance404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ExplainInstance404ApplicationProblemPlusJSONResponse) VisitExplainInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ExplainInstancedefaultApplicationProblemPlusJSONResponse struct {
+	Body       Problem
+	StatusCode int
+}
+
+func (response ExplainInstancedefaultApplicationProblemPlusJSONResponse) VisitExplainInstanceResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(response.StatusCode)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type StreamInstanceLogsRequestObject struct {
 	Name     TenantNamePath `json:"name"`
 	Instance InstancePath   `json:"instance"`
@@ -30368,6 +30814,9 @@ type StrictServerInterface interface {
 	// ExecInstance Run a command inside an instance over a websocket.
 	// (GET /api/v1/tenants/{name}/instances/{instance}/exec)
 	ExecInstance(ctx context.Context, request ExecInstanceRequestObject) (ExecInstanceResponseObject, error)
+	// ExplainInstance Why an instance is or is not placed, per reason and host count, and what preemption would free.
+	// (GET /api/v1/tenants/{name}/instances/{instance}/explain)
+	ExplainInstance(ctx context.Context, request ExplainInstanceRequestObject) (ExplainInstanceResponseObject, error)
 	// StreamInstanceLogs Stream an instance's output over a websocket.
 	// (GET /api/v1/tenants/{name}/instances/{instance}/logs)
 	StreamInstanceLogs(ctx context.Context, request StreamInstanceLogsRequestObject) (StreamInstanceLogsResponseObject, error)
@@ -31814,6 +32263,33 @@ func (sh *strictHandler) ExecInstance(w http.ResponseWriter, r *http.Request, na
 		sh.options.ResponseErrorHandlerFunc(w, r, err)
 	} else if validResponse, ok := response.(ExecInstanceResponseObject); ok {
 		if err := validResponse.VisitExecInstanceResponse(w); err != nil {
+			sh.options.ResponseErrorHandlerFunc(w, r, err)
+		}
+	} else if response != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, fmt.Errorf("unexpected response type: %T", response))
+	}
+}
+
+// ExplainInstance operation middleware
+func (sh *strictHandler) ExplainInstance(w http.ResponseWriter, r *http.Request, name TenantNamePath, instance InstancePath) {
+	var request ExplainInstanceRequestObject
+
+	request.Name = name
+	request.Instance = instance
+
+	handler := func(ctx context.Context, w http.ResponseWriter, r *http.Request, request interface{}) (interface{}, error) {
+		return sh.ssi.ExplainInstance(ctx, request.(ExplainInstanceRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ExplainInstance")
+	}
+
+	response, err := handler(r.Context(), w, r, request)
+
+	if err != nil {
+		sh.options.ResponseErrorHandlerFunc(w, r, err)
+	} else if validResponse, ok := response.(ExplainInstanceResponseObject); ok {
+		if err := validResponse.VisitExplainInstanceResponse(w); err != nil {
 			sh.options.ResponseErrorHandlerFunc(w, r, err)
 		}
 	} else if response != nil {

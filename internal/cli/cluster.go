@@ -36,6 +36,7 @@ var clusterCols = []column[*api.Cluster]{
 	col("MEMORY OVERCOMMIT", func(c *api.Cluster) string { return num(c.MemoryOvercommit) }),
 	col("REGISTRY", func(c *api.Cluster) string { return dash(c.Registry) }),
 	col("HEARTBEAT TIMEOUT", func(c *api.Cluster) string { return strconv.Itoa(c.HeartbeatTimeoutSeconds) + "s" }),
+	col("MAX STARTING PER HOST", func(c *api.Cluster) string { return strconv.Itoa(c.MaxStartingPerHost) }),
 	col("HOSTS", func(c *api.Cluster) string { return strconv.Itoa(c.HostCount) }),
 	col("CAPACITY", func(c *api.Cluster) string { return capacity(c.Capacity) }),
 	col("ALLOCATABLE", func(c *api.Cluster) string { return capacity(c.Allocatable) }),
@@ -57,6 +58,7 @@ type clusterSettings struct {
 	description, strategy, registry string
 	cpuOvercommit, memOvercommit    float64
 	heartbeatTimeout                time.Duration
+	maxStarting                     int
 }
 
 func (s *clusterSettings) register(cmd *cobra.Command) {
@@ -67,6 +69,7 @@ func (s *clusterSettings) register(cmd *cobra.Command) {
 	fl.StringVar(&s.strategy, "strategy", "", "placement: spread (even out hosts; new clusters) or binpack (fill hosts in turn)")
 	fl.StringVar(&s.registry, "registry", "", "image registry address host[:port][/path]")
 	fl.DurationVar(&s.heartbeatTimeout, "heartbeat-timeout", 0, "silence after which a host is down and its instances move, 3s to 1h (new clusters: 15s)")
+	fl.IntVar(&s.maxStarting, "max-starting", 0, "instances a host starts at once, 1 to 1000; the rest wait in order (new clusters: 4)")
 	completeWith(cmd, "strategy", api.StrategySpread, api.StrategyBinpack)
 }
 
@@ -83,6 +86,9 @@ func (s *clusterSettings) check(cmd *cobra.Command) error {
 	}
 	if t := s.heartbeatTimeout; cmd.Flags().Changed("heartbeat-timeout") && (t < 3*time.Second || t > time.Hour || t%time.Second != 0) {
 		return fmt.Errorf("--heartbeat-timeout %s: want whole seconds from 3s to 1h", t)
+	}
+	if n := s.maxStarting; cmd.Flags().Changed("max-starting") && (n < 1 || n > 1000) {
+		return fmt.Errorf("--max-starting %d: want 1 to 1000", n)
 	}
 	if cmd.Flags().Changed("strategy") {
 		return oneOf("strategy", s.strategy, api.StrategySpread, api.StrategyBinpack)
@@ -122,6 +128,7 @@ func (a *app) clusterCreateCmd() *cobra.Command {
 				Strategy:                s.strategyFlag(cmd),
 				Registry:                nonEmpty(s.registry),
 				HeartbeatTimeoutSeconds: s.heartbeatFlag(cmd),
+				MaxStartingPerHost:      changed(cmd, "max-starting", s.maxStarting),
 			}
 			c, err := a.client()
 			if err != nil {
@@ -216,9 +223,10 @@ func (a *app) clusterUpdateCmd() *cobra.Command {
 				Strategy:                s.strategyFlag(cmd),
 				Registry:                changed(cmd, "registry", s.registry),
 				HeartbeatTimeoutSeconds: s.heartbeatFlag(cmd),
+				MaxStartingPerHost:      changed(cmd, "max-starting", s.maxStarting),
 			}
 			if body == (api.ClusterUpdate{}) {
-				return errors.New("nothing to change: pass --description, --cpu-overcommit, --memory-overcommit, --strategy, --registry or --heartbeat-timeout")
+				return errors.New("nothing to change: pass --description, --cpu-overcommit, --memory-overcommit, --strategy, --registry, --heartbeat-timeout or --max-starting")
 			}
 			c, err := a.client()
 			if err != nil {

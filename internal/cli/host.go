@@ -1,14 +1,18 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/nimbus-cloud/nimbus/api"
+	"github.com/nimbus-cloud/nimbus/client"
 )
 
 func (a *app) hostCmd() *cobra.Command {
@@ -19,8 +23,7 @@ func (a *app) hostCmd() *cobra.Command {
 	cmd.AddCommand(a.hostListCmd(), a.hostShowCmd(), a.hostCreateCmd(), a.hostLabelCmd(),
 		a.hostStateCmd("cordon", api.HostSettableStateCordoned, "Stop placing new work on a host"),
 		a.hostStateCmd("uncordon", api.HostSettableStateReady, "Let a cordoned or draining host take work again"),
-		a.hostStateCmd("drain", api.HostSettableStateDraining, "Move work off a host and place none there"),
-		a.hostDeleteCmd(), a.hostJoinCommandCmd())
+		a.hostDrainCmd(), a.hostUpdateCmd(), a.hostDeleteCmd(), a.hostJoinCommandCmd())
 	return cmd
 }
 
@@ -100,6 +103,9 @@ var hostCols = []column[*api.Host]{
 	col("STATE", func(h *api.Host) string { return string(h.State) }),
 	col("ADDRESS", func(h *api.Host) string { return dash(h.Address) }),
 	col("OS/ARCH", func(h *api.Host) string { return dash(h.OS) + "/" + dash(h.Arch) }),
+	col("ZONE", func(h *api.Host) string { return dash(h.Zone) }),
+	col("INSTANCES", func(h *api.Host) string { return strconv.Itoa(h.InstanceCount) }),
+	col("RESERVED FOR", func(h *api.Host) string { return reservation(h) }),
 	col("CAPACITY", func(h *api.Host) string { return capacity(h.Capacity) }),
 	col("ALLOCATABLE", func(h *api.Host) string { return capacity(h.Allocatable) }),
 	col("USAGE", func(h *api.Host) string { return capacity(h.Usage) }),
@@ -201,6 +207,7 @@ func (a *app) hostCreateCmd() *cobra.Command {
 	var (
 		body                  api.HostCreate
 		address, osName, arch string
+		zone                  string
 		labels                []string
 	)
 	cmd := &cobra.Command{
@@ -210,7 +217,7 @@ func (a *app) hostCreateCmd() *cobra.Command {
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			body.Name = args[0]
-			body.Address, body.OS, body.Arch = nonEmpty(address), nonEmpty(osName), nonEmpty(arch)
+			body.Address, body.OS, body.Arch, body.Zone = nonEmpty(address), nonEmpty(osName), nonEmpty(arch), nonEmpty(zone)
 			if c := body.Capacity; c.CPU < 0 || c.MemoryMib < 0 || c.DiskMib < 0 || c.NetworkMbps < 0 {
 				return fmt.Errorf("capacity %s: no amount may be negative", capacity(c))
 			}
@@ -242,6 +249,7 @@ func (a *app) hostCreateCmd() *cobra.Command {
 	fl.StringArrayVar(&labels, "label", nil, "a label KEY=VALUE (repeat for more)")
 	fl.StringVar(&osName, "os", "", "operating system, e.g. linux")
 	fl.StringVar(&arch, "arch", "", "CPU architecture, e.g. amd64")
+	fl.StringVar(&zone, "zone", "", "availability zone")
 	for _, f := range []string{"cluster", "cpu", "memory-mib", "disk-mib", "network-mbps"} {
 		_ = cmd.MarkFlagRequired(f)
 	}
@@ -298,6 +306,127 @@ func (a *app) hostStateCmd(verb string, state api.HostSettableState, short strin
 			return a.report(h, "Host %s is %s.", h.Name, h.State)
 		},
 	}
+}
+
+// reservation shows whom a host is reserved for.
+func reservation(h *api.Host) string {
+	var parts []string
+	if len(h.IsolatedTenants) > 0 {
+		parts = append(parts, "tenants "+strings.Join(h.IsolatedTenants, ","))
+	}
+	if len(h.IsolatedImages) > 0 {
+		parts = append(parts, "images "+strings.Join(h.IsolatedImages, ","))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (a *app) hostDrainCmd() *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "drain NAME [--wait]",
+		Short: "Move a host's instances elsewhere one by one, then leave it cordoned",
+		Long: `Drain a host: place nothing new there and move its instances, highest priority
+first and one at a time (the next moves once the last runs on its new host), to
+hosts that fit them and their groups. An instance no other host fits stays where
+it runs, and its events say why. Once empty the host is cordoned; uncordon it to
+use it again. With --wait, show the progress until the host is empty.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			state := api.HostSettableStateDraining
+			h, err := decode[api.Host](c.API.UpdateHost(cmd.Context(), args[0], api.HostUpdate{State: &state}))
+			if err != nil {
+				return err
+			}
+			if wait {
+				if h, err = a.waitDrained(cmd.Context(), c, h); err != nil {
+					return err
+				}
+			}
+			return a.report(h, "Host %s is %s with %d instance(s) on it.", h.Name, h.State, h.InstanceCount)
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the host is empty, showing the progress")
+	return cmd
+}
+
+// waitDrained polls a draining host until it is empty, with a progress bar
+// of the instances moved.
+func (a *app) waitDrained(ctx context.Context, c *client.Client, h *api.Host) (*api.Host, error) {
+	total := h.InstanceCount
+	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(a.errOut),
+		progressbar.OptionSetVisibility(a.format == formatTable && isTerminal(a.errOut)),
+		progressbar.OptionSetDescription("draining "+h.Name), progressbar.OptionShowCount(), progressbar.OptionClearOnFinish())
+	defer bar.Finish()
+	tick := time.NewTicker(500 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if h.State != api.HostStateDraining {
+			if h.InstanceCount > 0 {
+				return nil, fmt.Errorf("host %s is %s with %d instance(s) left: the drain was stopped", h.Name, h.State, h.InstanceCount)
+			}
+			return h, nil
+		}
+		_ = bar.Set(max(0, total-h.InstanceCount))
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-tick.C:
+		}
+		var err error
+		if h, err = decode[api.Host](c.API.GetHost(ctx, h.Name)); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (a *app) hostUpdateCmd() *cobra.Command {
+	var (
+		zone            string
+		tenants, images []string
+		unreserve       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "update NAME [--zone Z] [--reserve-tenant T]... [--reserve-image I]... [--unreserve]",
+		Short: "Set a host's availability zone, or reserve it for some tenants or images",
+		Example: `  nimbus host update node-07 --zone b
+  nimbus host update node-07 --reserve-tenant RD_Dept
+  nimbus host update node-07 --unreserve`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := api.HostUpdate{Zone: changed(cmd, "zone", zone)}
+			if len(tenants) > 0 || unreserve {
+				body.IsolatedTenants = ptr(tenants)
+			}
+			if len(images) > 0 || unreserve {
+				body.IsolatedImages = ptr(images)
+			}
+			if body == (api.HostUpdate{}) {
+				return fmt.Errorf("nothing to change: pass --zone, --reserve-tenant, --reserve-image or --unreserve")
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			h, err := decode[api.Host](c.API.UpdateHost(cmd.Context(), args[0], body))
+			if err != nil {
+				return err
+			}
+			return renderOne(a.out, a.format, h, hostCols)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&zone, "zone", "", "availability zone (empty for none)")
+	fl.StringArrayVar(&tenants, "reserve-tenant", nil, "place only this tenant's instances here (repeat)")
+	fl.StringArrayVar(&images, "reserve-image", nil, "place only instances of this image here (repeat)")
+	fl.BoolVar(&unreserve, "unreserve", false, "lift the reservations not given again")
+	return cmd
 }
 
 func (a *app) hostDeleteCmd() *cobra.Command {

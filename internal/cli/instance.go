@@ -30,7 +30,7 @@ func (a *app) instanceCmd() *cobra.Command {
 		a.instanceActionCmd(api.InstanceActionRequestActionStart, "Start a stopped instance"),
 		a.instanceActionCmd(api.InstanceActionRequestActionStop, "Stop an instance (it keeps its host and quota)"),
 		a.instanceActionCmd(api.InstanceActionRequestActionRestart, "Restart an instance"),
-		a.instanceEventsCmd(), a.instanceLogsCmd(), a.instanceExecCmd(), a.instanceMetricsCmd())
+		a.instanceEventsCmd(), a.instanceExplainCmd(), a.instanceLogsCmd(), a.instanceExecCmd(), a.instanceMetricsCmd())
 	return cmd
 }
 
@@ -68,6 +68,13 @@ var instanceCols = []column[*api.Instance]{
 	col("CPU", func(i *api.Instance) string { return strconv.FormatFloat(deref(i.Spec.CPU), 'g', -1, 64) }),
 	col("MEMORY MiB", func(i *api.Instance) string { return strconv.FormatInt(deref(i.Spec.MemoryMib), 10) }),
 	col("PRIORITY", func(i *api.Instance) string { return strconv.Itoa(i.Priority) }),
+	col("ZONE", func(i *api.Instance) string { return dashPtr(i.Zone) }),
+	col("GROUP", func(i *api.Instance) string {
+		if i.Group == nil {
+			return "-"
+		}
+		return *i.Group + " (" + deref(i.GroupPolicy) + ")"
+	}),
 	col("RESTARTS", func(i *api.Instance) string { return strconv.Itoa(i.Restarts) }),
 	col("EXIT CODE", func(i *api.Instance) string { return exitText(i.ExitCode) }),
 	col("MESSAGE", func(i *api.Instance) string { return dash(i.Message) }),
@@ -102,6 +109,7 @@ func (a *app) instanceCreateCmd() *cobra.Command {
 		checkPort, checkRetries, checkInterval int
 		checkPath, logPath, workdir            string
 		stopped, wait                          bool
+		zone, group, groupPolicy, arch         string
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME [--driver process|docker] [--image IMAGE] [flags] [-- COMMAND [ARG...]]",
@@ -130,6 +138,16 @@ there by the host's agent.`,
 			spec.CPU, spec.MemoryMib = &cpu, &memory
 			spec.Workdir, spec.LogPath = nonEmpty(workdir), nonEmpty(logPath)
 			in.Cluster, in.Priority, in.Start = nonEmpty(cluster), &priority, ptr(!stopped)
+			in.Zone, in.Group, spec.Arch = nonEmpty(zone), nonEmpty(group), nonEmpty(arch)
+			if groupPolicy != "" {
+				if err := oneOf("group-policy", groupPolicy, string(api.GroupPolicySameHost), string(api.GroupPolicyDifferentHost)); err != nil {
+					return err
+				}
+				in.GroupPolicy = ptr(api.GroupPolicy(groupPolicy))
+			}
+			if (group == "") != (groupPolicy == "") {
+				return fmt.Errorf("give --group and --group-policy together, e.g. --group web --group-policy different-host")
+			}
 			var err error
 			if spec.Env, err = parseEnv(env); err != nil {
 				return err
@@ -192,7 +210,11 @@ there by the host's agent.`,
 	f.StringArrayVarP(&ports, "port", "p", nil, "host port mapping HOST:CONTAINER[/udp] (repeat)")
 	f.StringArrayVarP(&volumes, "volume", "v", nil, "bind mount /host/dir:/dir[:ro] (repeat)")
 	f.StringArrayVar(&labels, "label", nil, "label KEY=VALUE (repeat)")
-	f.StringArrayVar(&cons, "constraint", nil, "host label term KEY=VALUE, KEY!=VALUE, KEY or !KEY (repeat)")
+	f.StringArrayVar(&cons, "constraint", nil, "host label term KEY=VALUE, KEY!=VALUE, KEY, !KEY, 'KEY in (A,B)' or 'KEY notin (A,B)' (repeat)")
+	f.StringVar(&zone, "zone", "", "availability zone to run in (default: any)")
+	f.StringVar(&group, "group", "", "instance group it belongs to (with --group-policy)")
+	f.StringVar(&groupPolicy, "group-policy", "", "same-host (beside its group) or different-host (never beside one of its group)")
+	f.StringVar(&arch, "arch", "", "CPU architecture it needs, e.g. amd64 (default: any)")
 	f.StringVar(&restart, "restart", string(api.RestartPolicyPolicyOnFailure), "restart policy: never, on-failure or always")
 	f.StringVar(&check, "health", "", "health check: http, tcp or exec (exec runs the instance's command)")
 	f.IntVar(&checkPort, "health-port", 0, "port the http or tcp check reaches")
@@ -473,6 +495,48 @@ func (a *app) instanceEventsCmd() *cobra.Command {
 	}
 	t.register(cmd)
 	p.register(cmd)
+	return cmd
+}
+
+func (a *app) instanceExplainCmd() *cobra.Command {
+	var t tenantFlag
+	cmd := &cobra.Command{
+		Use:   "explain NAME",
+		Short: "Say why an instance is or is not placed, host by host, and what preemption would free",
+		Example: `  nimbus instance explain big-job
+  10 hosts: 6 insufficient memory (needs 4096 MiB, best host has 3000), 3 labels not matched (zone=b), 1 not ready (cordoned)`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, tenant, err := a.instanceClient(cmd, &t)
+			if err != nil {
+				return err
+			}
+			e, err := decode[api.Explanation](c.API.ExplainInstance(cmd.Context(), tenant, args[0]))
+			if err != nil {
+				return err
+			}
+			if a.format != formatTable {
+				return renderData(a.out, a.format, e)
+			}
+			fmt.Fprintf(a.out, "%s is %s: %s\n", args[0], e.Status, e.Summary)
+			if len(e.Reasons) > 0 {
+				fmt.Fprintln(a.out)
+				if err := renderList(a.out, a.format, e.Reasons, []column[api.ExplainReason]{
+					col("HOSTS", func(r api.ExplainReason) string { return strconv.Itoa(r.Hosts) }),
+					col("REASON", func(r api.ExplainReason) string { return r.Reason }),
+					col("DETAIL", func(r api.ExplainReason) string { return dash(r.Detail) }),
+				}); err != nil {
+					return err
+				}
+			}
+			if p := e.Preemption; p != nil {
+				fmt.Fprintf(a.out, "\nPreemption: evicting %d instance(s) of priority %v on host %s would free %s.\n",
+					p.Victims, p.VictimPriorities, p.Host, capacity(p.Frees))
+			}
+			return nil
+		},
+	}
+	t.register(cmd)
 	return cmd
 }
 

@@ -375,7 +375,15 @@ func (h handlers) AgentAssignments(ctx context.Context, req api.AgentAssignments
 		if err != nil {
 			return err
 		}
-		out.Revision = rev
+		host, err := tx.GetHost(ctx, hostID)
+		if err != nil {
+			return err
+		}
+		c, err := tx.GetCluster(ctx, host.ClusterID)
+		if err != nil {
+			return err
+		}
+		out.Revision, out.MaxStarting = rev, c.MaxStarting
 		for _, i := range mine {
 			var spec api.InstanceSpec
 			if err := json.Unmarshal(i.Spec, &spec); err != nil {

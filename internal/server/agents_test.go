@@ -166,7 +166,9 @@ func TestAgentsAndInstancesStayInBounds(t *testing.T) {
 	other, _ := join(t, e, "edge-two")
 	inst := call(e.admin.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "web",
 		Spec: api.InstanceSpec{Driver: api.InstanceDriverProcess, Command: &[]string{"sleep", "60"}, LogPath: ptr("/srv/web.log")}})).ok(t).JSON201
-	if inst.Host != "edge-one" {
+	if inst.Host == "edge-two" {
+		edge, other = other, edge
+	} else if inst.Host != "edge-one" {
 		t.Fatalf("placed on %q", inst.Host)
 	}
 
@@ -182,7 +184,7 @@ func TestAgentsAndInstancesStayInBounds(t *testing.T) {
 			t.Fatalf("a foreign host's event reached the timeline: %+v", ev)
 		}
 	}
-	if last := events[len(events)-1]; last.Type != "running" || last.Host != "edge-one" {
+	if last := events[len(events)-1]; last.Type != "running" || last.Host != inst.Host {
 		t.Fatalf("the instance's own host's event is missing: %+v", events)
 	}
 

@@ -119,6 +119,7 @@ func (h handlers) CreateCluster(ctx context.Context, req api.CreateClusterReques
 	if in.HeartbeatTimeoutSeconds != nil {
 		c.HeartbeatTimeout = time.Duration(*in.HeartbeatTimeoutSeconds) * time.Second
 	}
+	c.MaxStarting = deref(in.MaxStartingPerHost)
 	v := validate.New()
 	v.TenantName("name", c.Name)
 	validateCluster(v, c)
@@ -234,6 +235,9 @@ func (h handlers) UpdateCluster(ctx context.Context, req api.UpdateClusterReques
 		}
 		if in.HeartbeatTimeoutSeconds != nil {
 			c.HeartbeatTimeout = time.Duration(*in.HeartbeatTimeoutSeconds) * time.Second
+		}
+		if in.MaxStartingPerHost != nil {
+			c.MaxStarting = *in.MaxStartingPerHost
 		}
 		if err := tx.UpdateCluster(ctx, &c); err != nil {
 			return err

@@ -26,6 +26,21 @@ type env struct {
 	url   string
 	store store.Store
 	admin *client.Client
+	srv   *server.Server
+}
+
+// reconcile runs the server's reconciler until the test ends.
+func (e *env) reconcile() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = e.srv.Run(ctx)
+	}()
+	e.t.Cleanup(func() {
+		cancel()
+		<-done
+	})
 }
 
 // engines lists the store engines every API test runs on.
@@ -67,7 +82,7 @@ func newEnvDSN(t testing.TB, dsn string) *env {
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	e := &env{t: t, url: hs.URL, store: st}
+	e := &env{t: t, url: hs.URL, store: st, srv: srv}
 	e.admin = e.login(server.AdminUser, adminPassword)
 	return e
 }

@@ -158,9 +158,12 @@ func (h handlers) CreateHost(ctx context.Context, req api.CreateHostRequestObjec
 		Labels:  map[string]string{},
 		Capacity: store.HostResources{CPU: in.Capacity.CPU, MemoryMiB: in.Capacity.MemoryMib,
 			DiskMiB: in.Capacity.DiskMib, NetworkMbps: in.Capacity.NetworkMbps},
-		State: store.HostReady,
-		OS:    deref(in.OS),
-		Arch:  deref(in.Arch),
+		State:           store.HostReady,
+		OS:              deref(in.OS),
+		Arch:            deref(in.Arch),
+		Zone:            deref(in.Zone),
+		IsolatedTenants: deref(in.IsolatedTenants),
+		IsolatedImages:  deref(in.IsolatedImages),
 	}
 	if in.Labels != nil {
 		host.Labels = *in.Labels
@@ -178,6 +181,7 @@ func (h handlers) CreateHost(ctx context.Context, req api.CreateHostRequestObjec
 	v.Check(cp.NetworkMbps > 0, "capacity.network_mbps", "must be greater than 0")
 	v.Check(plain(host.OS), "os", "must not contain control characters")
 	v.Check(plain(host.Arch), "arch", "must not contain control characters")
+	checkIsolation(v, host.IsolatedTenants, host.IsolatedImages)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -204,6 +208,17 @@ func (h handlers) CreateHost(ctx context.Context, req api.CreateHostRequestObjec
 		return nil, err
 	}
 	return api.CreateHost201JSONResponse(out), nil
+}
+
+// checkIsolation checks a host's reservation lists: tenant names, and
+// images without duplicates.
+func checkIsolation(v *validate.Validator, tenants, images []string) {
+	for n, t := range tenants {
+		v.TenantName(validate.Index("isolated_tenants", n), t)
+	}
+	for n, img := range images {
+		v.Check(plain(img) && !strings.ContainsAny(img, " \t"), validate.Index("isolated_images", n), "must be an image reference without spaces")
+	}
 }
 
 // plain reports whether s has no control characters.
@@ -239,6 +254,7 @@ func (h handlers) UpdateHost(ctx context.Context, req api.UpdateHostRequestObjec
 		v.Check(s == store.HostReady || s == store.HostCordoned || s == store.HostDraining, "state",
 			"must be ready, cordoned or draining; down is set by the system when a host stops reporting")
 	}
+	checkIsolation(v, deref(in.IsolatedTenants), deref(in.IsolatedImages))
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -259,6 +275,15 @@ func (h handlers) UpdateHost(ctx context.Context, req api.UpdateHostRequestObjec
 		if in.State != nil {
 			host.State = string(*in.State)
 		}
+		if in.Zone != nil {
+			host.Zone = *in.Zone
+		}
+		if in.IsolatedTenants != nil {
+			host.IsolatedTenants = *in.IsolatedTenants
+		}
+		if in.IsolatedImages != nil {
+			host.IsolatedImages = *in.IsolatedImages
+		}
 		if err := tx.UpdateHost(ctx, &host); err != nil {
 			return err
 		}
@@ -268,6 +293,9 @@ func (h handlers) UpdateHost(ctx context.Context, req api.UpdateHostRequestObjec
 	if err != nil {
 		return nil, err
 	}
+	// Draining, and any change of where instances may go, is the
+	// reconciler's to act on.
+	h.wake.poke()
 	return api.UpdateHost200JSONResponse(out), nil
 }
 

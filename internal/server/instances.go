@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 
 	"github.com/google/uuid"
 
 	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/internal/problem"
+	"github.com/nimbus-cloud/nimbus/internal/scheduler"
 	"github.com/nimbus-cloud/nimbus/internal/store"
 	"github.com/nimbus-cloud/nimbus/internal/validate"
 )
@@ -197,9 +199,12 @@ func (h handlers) CreateInstance(ctx context.Context, req api.CreateInstanceRequ
 	checkSpec(v, &in.Spec)
 	constraints := deref(in.Constraints)
 	for n, c := range constraints {
-		_, err := validate.ParseLabelTerm(c)
+		_, err := scheduler.ParseTerm(c)
 		v.At(fmt.Sprintf("constraints[%d]", n), err)
 	}
+	group, policy := deref(in.Group), string(deref(in.GroupPolicy))
+	v.Check(group != "" || policy == "", "group", "is required with group_policy: name the instance group")
+	v.Check(group == "" || policy != "", "group_policy", "is required with group: same-host or different-host")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -213,7 +218,8 @@ func (h handlers) CreateInstance(ctx context.Context, req api.CreateInstanceRequ
 	}
 	inst := store.Instance{
 		ID: uuid.Must(uuid.NewV7()).String(), Name: in.Name, Priority: deref(in.Priority), Labels: deref(in.Labels),
-		Constraints: constraints, Driver: string(in.Spec.Driver), Spec: spec,
+		Constraints: constraints, Driver: string(in.Spec.Driver), Spec: spec, Zone: deref(in.Zone),
+		Group: group, GroupPolicy: policy, Image: deref(in.Spec.Image), HostPorts: hostPorts(in.Spec),
 		Resources: store.Resources{CPU: *in.Spec.CPU, MemoryMiB: *in.Spec.MemoryMib, StorageMiB: *in.Spec.DiskMib,
 			NetworkMbps: *in.Spec.NetworkMbps},
 		Desired: store.DesiredRunning, Status: store.StatusPending, CreatedAt: h.now(),
@@ -257,6 +263,18 @@ func (h handlers) CreateInstance(ctx context.Context, req api.CreateInstanceRequ
 		h.wake.poke()
 	}
 	return api.CreateInstance201JSONResponse(instanceToAPI(inst)), nil
+}
+
+// hostPorts lists the host ports a spec maps, in order, each once.
+func hostPorts(s api.InstanceSpec) []int {
+	var ports []int
+	for _, p := range deref(s.Ports) {
+		if !slices.Contains(ports, p.HostPort) {
+			ports = append(ports, p.HostPort)
+		}
+	}
+	slices.Sort(ports)
+	return ports
 }
 
 // reserve charges i to its tenant's quota tier on the cluster.
@@ -374,6 +392,12 @@ func instanceToAPI(i store.Instance) api.Instance {
 		Labels: i.Labels, Constraints: i.Constraints, Spec: spec, Desired: api.DesiredState(i.Desired),
 		Status: api.InstanceStatus(i.Status), Host: i.HostName, Generation: i.Generation, Restarts: i.Restarts,
 		ExitCode: i.ExitCode, OomKilled: i.OOMKilled, Message: i.Message, CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt,
+	}
+	if i.Zone != "" {
+		out.Zone = ptr(i.Zone)
+	}
+	if i.Group != "" {
+		out.Group, out.GroupPolicy = ptr(i.Group), ptr(i.GroupPolicy)
 	}
 	if !i.StartedAt.IsZero() {
 		out.StartedAt = ptr(i.StartedAt)

@@ -12,6 +12,8 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	// decisions counts scheduling outcomes: placed, pending, preempted.
+	decisions *prometheus.CounterVec
 }
 
 func newMetrics() *metrics {
@@ -30,8 +32,12 @@ func newMetrics() *metrics {
 			Name: "nimbus_logins_total",
 			Help: "Login attempts, by result (success, failure, throttled).",
 		}, []string{"result"}),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nimbus_scheduler_decisions_total",
+			Help: "Scheduling outcomes, by result (placed, pending, preempted).",
+		}, []string{"result"}),
 	}
-	m.registry.MustRegister(m.requests, m.duration, m.logins,
+	m.registry.MustRegister(m.requests, m.duration, m.logins, m.decisions,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }

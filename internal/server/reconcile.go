@@ -2,6 +2,12 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/internal/store"
@@ -11,7 +17,11 @@ import (
 //
 //	every second ─▶ hosts silent past their cluster's timeout ─▶ down;
 //	                their instances lost ─▶ placed again elsewhere
-//	on a poke or every 10 s ─▶ pending instances ─▶ placed when room appears
+//	             ─▶ draining hosts ─▶ their next instance moved elsewhere
+//	on a poke or every 10 s ─▶ pending instances, highest priority first ─▶
+//	                placed when room appears (only if hosts or the pending
+//	                set changed since the last pass: pending work waits, it
+//	                does not spin)
 //	every minute ─▶ raw samples rolled up into 5-minute averages, old ones pruned
 //
 // Only the server holding the "reconciler" lease acts, so several servers
@@ -45,6 +55,7 @@ func (s *Server) Run(ctx context.Context) error {
 			continue
 		}
 		s.logPass(ctx, "hosts", s.downHosts(ctx))
+		s.logPass(ctx, "drain", s.drainHosts(ctx))
 		if now := time.Now(); poked || now.Sub(lastPending) >= pendingInterval {
 			lastPending = now
 			s.logPass(ctx, "pending", s.placePending(ctx))
@@ -191,9 +202,14 @@ func (s *Server) hostDown(ctx context.Context, hostID string) error {
 	})
 }
 
-// placePending tries to place every instance waiting for a host.
+// placePending tries to place every instance waiting for a host, highest
+// priority first, then oldest first. It does nothing when neither the
+// hosts nor the set of pending instances changed since a pass that placed
+// nothing: a capacity change (a host joins, an instance ends or moves) is
+// what can make room.
 func (s *Server) placePending(ctx context.Context) error {
-	var ids []string
+	var pending []store.Instance
+	var seen uint64
 	err := s.store.Read(ctx, func(tx store.Tx) error {
 		f := store.InstanceFilter{Unplaced: true, Page: store.Page{Limit: store.MaxPageLimit}}
 		for {
@@ -201,32 +217,168 @@ func (s *Server) placePending(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
-			for _, i := range list {
-				ids = append(ids, i.ID)
-			}
+			pending = append(pending, list...)
 			if next == "" {
-				return nil
+				break
 			}
 			f.Token = next
 		}
+		if len(pending) == 0 {
+			return nil
+		}
+		var err error
+		seen, err = capacityPrint(ctx, tx, pending)
+		return err
 	})
-	if err != nil {
+	if err != nil || len(pending) == 0 || seen == s.pendingSeen.Load() {
 		return err
 	}
-	for _, id := range ids {
+	slices.SortStableFunc(pending, func(a, b store.Instance) int {
+		if a.Priority != b.Priority {
+			return b.Priority - a.Priority
+		}
+		return a.CreatedAt.Compare(b.CreatedAt)
+	})
+	placed := false
+	for _, pi := range pending {
 		err := s.placing(ctx, nil, func(tx store.Tx, p *placement) error {
-			i, err := tx.GetInstance(ctx, id)
+			i, err := tx.GetInstance(ctx, pi.ID)
 			if err != nil || i.HostID != "" || i.Desired != store.DesiredRunning {
 				return ignoreNotFound(err)
 			}
-			_, err = p.place(ctx, &i)
+			ok, err := p.place(ctx, &i)
+			placed = placed || ok
 			return err
 		})
 		if err != nil {
 			return err
 		}
 	}
+	if !placed {
+		s.pendingSeen.Store(seen)
+	}
 	return nil
+}
+
+// capacityPrint hashes what placement depends on: every host's state,
+// capacity, usage, labels, zone, reservations and drivers, and the pending
+// instances.
+func capacityPrint(ctx context.Context, tx store.Tx, pending []store.Instance) (uint64, error) {
+	h := fnv.New64a()
+	f := store.HostFilter{Page: store.Page{Limit: store.MaxPageLimit}}
+	for {
+		hosts, next, err := tx.ListHosts(ctx, f)
+		if err != nil {
+			return 0, err
+		}
+		for _, host := range hosts {
+			fmt.Fprintf(h, "%s %s %v %v %v %s %v %v %s\n", host.ID, host.State, host.Capacity, host.Usage,
+				host.Labels, host.Zone, host.IsolatedTenants, host.IsolatedImages, host.Drivers)
+		}
+		if next == "" {
+			break
+		}
+		f.Token = next
+	}
+	for _, i := range pending {
+		fmt.Fprintf(h, "%s %d\n", i.ID, i.Generation)
+	}
+	return h.Sum64(), nil
+}
+
+// drainHosts moves the instances of draining hosts elsewhere, one by one.
+func (s *Server) drainHosts(ctx context.Context) error {
+	var draining []string
+	err := s.store.Read(ctx, func(tx store.Tx) error {
+		hosts, _, err := tx.ListHosts(ctx, store.HostFilter{State: store.HostDraining, Page: store.Page{Limit: store.MaxPageLimit}})
+		for _, h := range hosts {
+			draining = append(draining, h.ID)
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	for _, id := range draining {
+		if err := s.drainStep(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// drainStep moves the next instance off a draining host, once the one it
+// moved last runs on its new host (or has stopped trying to). The highest
+// priority moves first. An instance no other host fits stays where it runs
+// (its event says why) and the drain goes on with the others; an empty
+// host ends its drain cordoned, as `nimbus host drain` promises.
+func (s *Server) drainStep(ctx context.Context, hostID string) error {
+	return s.placing(ctx, nil, func(tx store.Tx, p *placement) error {
+		h, err := tx.GetHost(ctx, hostID)
+		if err != nil || h.State != store.HostDraining {
+			return ignoreNotFound(err)
+		}
+		if h.DrainInstance != "" {
+			i, err := tx.GetInstance(ctx, h.DrainInstance)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			if err == nil && i.HostID != h.ID && i.Desired == store.DesiredRunning &&
+				(i.Status == store.StatusScheduled || i.Status == store.StatusStarting) {
+				return nil
+			}
+		}
+		mine, err := hostInstances(ctx, tx, h.ID)
+		if err != nil {
+			return err
+		}
+		if len(mine) == 0 {
+			h.State, h.DrainInstance = store.HostCordoned, ""
+			s.log.InfoContext(ctx, "host drained", "host", h.Name)
+			return tx.UpdateHost(ctx, &h)
+		}
+		order := slices.SortedFunc(maps.Values(mine), func(a, b *store.Instance) int {
+			if a.Priority != b.Priority {
+				return b.Priority - a.Priority
+			}
+			return strings.Compare(a.ID, b.ID)
+		})
+		for _, i := range order {
+			sch, err := p.snapshot(ctx, i, false)
+			if err != nil {
+				return err
+			}
+			d := sch.sched.Place(&sch.req)
+			if d.Host < 0 {
+				msg := fmt.Sprintf("host %s is draining but no other host fits: %s", h.Name, sch.sched.Explain(&sch.req))
+				if i.Message != msg {
+					p.event(i, "drain_waiting", h.ID, "%s", msg)
+					i.Message = msg
+					if err := tx.UpdateInstance(ctx, i); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			to := sch.view.hosts[d.Host]
+			if err := p.unassign(ctx, i); err != nil {
+				return err
+			}
+			ok, err := p.assign(ctx, i, to.ID, fmt.Sprintf(", moved off draining host %s", h.Name))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return fmt.Errorf("drain of %s: host %s lost the room meanwhile", h.Name, to.Name)
+			}
+			if h, err = tx.GetHost(ctx, hostID); err != nil {
+				return err
+			}
+			h.DrainInstance = i.ID
+			return tx.UpdateHost(ctx, &h)
+		}
+		return nil
+	})
 }
 
 // rollupMetrics averages finished 5-minute buckets and prunes old samples.

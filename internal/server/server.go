@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -59,6 +60,9 @@ type Server struct {
 	leaderMu     sync.Mutex
 	leading      time.Time
 	advertiseURL string
+	// pendingSeen is the capacity print of the last pending pass that
+	// placed nothing: the next pass runs only when it changed.
+	pendingSeen atomic.Uint64
 }
 
 // handlers implements the generated strict server interface.

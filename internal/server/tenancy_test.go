@@ -180,6 +180,7 @@ func walk(a alpha) map[string][]probe {
 		},
 		"ListInstanceEvents": {{"GET", inst + "/" + alphaInst + "/events", "", nf}},
 		"GetInstanceMetrics": {{"GET", inst + "/" + alphaInst + "/metrics", "", nf}},
+		"ExplainInstance":    {{"GET", inst + "/" + alphaInst + "/explain", "", nf}},
 		"StreamInstanceLogs": {{"GET", inst + "/" + alphaInst + "/logs", "", nf}},
 		"ExecInstance": {
 			{"GET", inst + "/" + alphaInst + "/exec?command=sh", "", nf},

@@ -62,17 +62,24 @@ func (s *Server) placing(ctx context.Context, c *change, fn func(tx store.Tx, p 
 	if c != nil {
 		write = func(f func(store.Tx) error) error { return s.mutate(ctx, c, f) }
 	}
-	var touched map[string]bool
+	var done *placement
 	err := write(func(tx store.Tx) error {
 		p := newPlacement(tx)
 		if err := fn(tx, p); err != nil {
 			return err
 		}
-		touched = p.touched
+		done = p
 		return p.flush(ctx)
 	})
-	if err == nil {
-		s.wake.wakeHosts(touched)
+	if err != nil {
+		return err
 	}
-	return err
+	s.wake.wakeHosts(done.touched)
+	if done.pokeAfter {
+		s.wake.poke()
+	}
+	for result, n := range done.decisions {
+		s.metrics.decisions.WithLabelValues(result).Add(float64(n))
+	}
+	return nil
 }

@@ -14,6 +14,10 @@ const (
 // DefaultHeartbeatTimeout is a new cluster's host heartbeat timeout.
 const DefaultHeartbeatTimeout = 15 * time.Second
 
+// DefaultMaxStarting is a new cluster's boot-storm limit: instances a host
+// starts at once.
+const DefaultMaxStarting = 4
+
 // Cluster is a set of hosts, owned by the platform or by one tenant.
 type Cluster struct {
 	ID               string
@@ -27,8 +31,11 @@ type Cluster struct {
 	// HeartbeatTimeout is how long a host may stay silent before it is down
 	// (DefaultHeartbeatTimeout when zero at creation).
 	HeartbeatTimeout time.Duration
-	CreatedAt        time.Time
-	UpdatedAt        time.Time
+	// MaxStarting is how many instances a host starts at once
+	// (DefaultMaxStarting when zero at creation).
+	MaxStarting int
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 	// Read only totals over the cluster's hosts: filled by ListClusters and
 	// LoadClusterTotals, zero from the single-cluster getters.
 	HostCount int

@@ -25,16 +25,27 @@ type HostResources struct {
 
 // Host is a machine of a cluster.
 type Host struct {
-	ID              string
-	Name            string // globally unique
-	ClusterID       string
-	Address         string
-	Labels          map[string]string // never nil when read
-	Capacity        HostResources
-	Usage           HostResources
-	State           string
-	OS              string
-	Arch            string
+	ID        string
+	Name      string // globally unique
+	ClusterID string
+	Address   string
+	Labels    map[string]string // never nil when read
+	Capacity  HostResources
+	Usage     HostResources
+	State     string
+	OS        string
+	Arch      string
+	// Zone is the host's availability zone (empty: none).
+	Zone string
+	// IsolatedTenants and IsolatedImages, when not empty, reserve the host
+	// for those tenants (by name) or images. Never nil when read.
+	IsolatedTenants []string
+	IsolatedImages  []string
+	// DrainInstance is the instance a drain moved last: the next moves once
+	// it runs on its new host.
+	DrainInstance string
+	// InstanceCount is how many instances are placed on the host (read only).
+	InstanceCount   int
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	LastHeartbeatAt time.Time // zero: never
@@ -115,8 +126,8 @@ type HostTx interface {
 	GetHost(ctx context.Context, id string) (Host, error)
 	GetHostByName(ctx context.Context, name string) (Host, error)
 	ListHosts(ctx context.Context, f HostFilter) (hosts []Host, next string, err error)
-	// UpdateHost writes address, capacity, usage, state, OS, arch, last
-	// heartbeat and lease (not labels) and sets UpdatedAt.
+	// UpdateHost writes address, capacity, usage, state, OS, arch, zone,
+	// isolation, last heartbeat and lease (not labels) and sets UpdatedAt.
 	UpdateHost(ctx context.Context, h *Host) error
 	// UpdateHostLabels sets and removes labels atomically and sets UpdatedAt.
 	UpdateHostLabels(ctx context.Context, hostID string, set map[string]string, remove []string, now time.Time) error

@@ -37,7 +37,18 @@ type Instance struct {
 	Priority    int    // the quota tier it draws from
 	Labels      map[string]string
 	Constraints []string // host label terms, ANDed
-	Driver      string
+	Zone        string   // availability zone it must run in (empty: any)
+	// Group names the tenant's instance group it belongs to (empty: none);
+	// GroupPolicy is GroupSameHost or GroupDifferentHost.
+	Group       string
+	GroupPolicy string
+	// Image is the container image (empty for processes), for hosts
+	// reserved to images.
+	Image string
+	// HostPorts are the host ports it maps; no two instances on a host map
+	// the same one.
+	HostPorts []int
+	Driver    string
 	// Spec is the instance's API spec as JSON; the store keeps it opaque.
 	Spec      []byte
 	Resources Resources // charged to the quota and to the host
@@ -60,6 +71,38 @@ type Instance struct {
 	TenantName  string
 	ClusterName string
 	HostName    string
+}
+
+// Instance group policies.
+const (
+	GroupSameHost      = "same-host"
+	GroupDifferentHost = "different-host"
+)
+
+// Placed is an instance on a host as the scheduler sees it.
+type Placed struct {
+	ID          string
+	HostID      string
+	TenantID    string
+	Priority    int
+	Resources   Resources
+	Group       string
+	GroupPolicy string
+	HostPorts   []int
+}
+
+// PlacedFilter selects placed instances of a cluster for
+// [InstanceTx.ListPlaced]; its conditions are ANDed.
+type PlacedFilter struct {
+	ClusterID string
+	// TenantID and Group, when Group is set, keep the members of that
+	// tenant's instance group.
+	TenantID string
+	Group    string
+	// WithPorts keeps instances that map host ports.
+	WithPorts bool
+	// BelowPriority, when positive, keeps instances of lower priority.
+	BelowPriority int
 }
 
 // InstanceFilter selects instances for [InstanceTx.ListInstances], sorted
@@ -95,6 +138,8 @@ type InstanceTx interface {
 	GetInstance(ctx context.Context, id string) (Instance, error)
 	GetInstanceByName(ctx context.Context, tenantID, name string) (Instance, error)
 	ListInstances(ctx context.Context, f InstanceFilter) (instances []Instance, next string, err error)
+	// ListPlaced returns the instances with a host that f selects, in ID order.
+	ListPlaced(ctx context.Context, f PlacedFilter) ([]Placed, error)
 	// UpdateInstance writes the fields from Desired on and sets UpdatedAt.
 	UpdateInstance(ctx context.Context, i *Instance) error
 	DeleteInstance(ctx context.Context, id string) error

@@ -10,7 +10,7 @@ import (
 
 // clusterCols selects a cluster c.
 const clusterCols = `c.id, c.name, c.description, COALESCE(c.owner_tenant_id, ''), c.cpu_overcommit, c.memory_overcommit,
-	c.strategy, c.registry, c.heartbeat_timeout_ms, c.created_at, c.updated_at`
+	c.strategy, c.registry, c.heartbeat_timeout_ms, c.max_starting, c.created_at, c.updated_at`
 
 // totalCols selects the totals ht of a cluster's hosts, after clusterCols.
 const totalCols = `, COALESCE(ht.n, 0), COALESCE(ht.cap_cpu, 0.0), COALESCE(ht.cap_memory_mib, 0), COALESCE(ht.cap_disk_mib, 0),
@@ -30,7 +30,7 @@ func scanCluster(s interface{ Scan(...any) error }, withTotals bool) (store.Clus
 	var c store.Cluster
 	var created, updated, heartbeatMS int64
 	dest := []any{&c.ID, &c.Name, &c.Description, &c.OwnerTenantID, &c.CPUOvercommit, &c.MemoryOvercommit,
-		&c.Strategy, &c.Registry, &heartbeatMS, &created, &updated}
+		&c.Strategy, &c.Registry, &heartbeatMS, &c.MaxStarting, &created, &updated}
 	if withTotals {
 		dest = append(dest, &c.HostCount, &c.Capacity.CPU, &c.Capacity.MemoryMiB, &c.Capacity.DiskMiB, &c.Capacity.NetworkMbps,
 			&c.Usage.CPU, &c.Usage.MemoryMiB, &c.Usage.DiskMiB, &c.Usage.NetworkMbps)
@@ -60,15 +60,18 @@ func (t *tx) CreateCluster(ctx context.Context, c *store.Cluster) error {
 	if c.HeartbeatTimeout == 0 {
 		c.HeartbeatTimeout = store.DefaultHeartbeatTimeout
 	}
+	if c.MaxStarting == 0 {
+		c.MaxStarting = store.DefaultMaxStarting
+	}
 	stamp(&c.CreatedAt)
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = c.CreatedAt
 	}
 	stamp(&c.UpdatedAt)
 	_, err := t.exec(ctx, `INSERT INTO clusters (id, name, description, owner_tenant_id, cpu_overcommit, memory_overcommit,
-		strategy, registry, heartbeat_timeout_ms, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		strategy, registry, heartbeat_timeout_ms, max_starting, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.ID, c.Name, c.Description, nullString(c.OwnerTenantID), c.CPUOvercommit, c.MemoryOvercommit,
-		c.Strategy, c.Registry, c.HeartbeatTimeout.Milliseconds(), c.CreatedAt.UnixMicro(), c.UpdatedAt.UnixMicro())
+		c.Strategy, c.Registry, c.HeartbeatTimeout.Milliseconds(), c.MaxStarting, c.CreatedAt.UnixMicro(), c.UpdatedAt.UnixMicro())
 	if isForeignKey(err) {
 		return &store.NotFoundError{Object: "tenant", Key: fmt.Sprintf("with id %q", c.OwnerTenantID)}
 	}
@@ -127,9 +130,9 @@ func (t *tx) ListClusters(ctx context.Context, f store.ClusterFilter) ([]store.C
 func (t *tx) UpdateCluster(ctx context.Context, c *store.Cluster) error {
 	c.UpdatedAt = now()
 	n, err := t.execN(ctx, `UPDATE clusters SET description = ?, cpu_overcommit = ?, memory_overcommit = ?,
-		strategy = ?, registry = ?, heartbeat_timeout_ms = ?, updated_at = ? WHERE id = ?`,
+		strategy = ?, registry = ?, heartbeat_timeout_ms = ?, max_starting = ?, updated_at = ? WHERE id = ?`,
 		c.Description, c.CPUOvercommit, c.MemoryOvercommit, c.Strategy, c.Registry, c.HeartbeatTimeout.Milliseconds(),
-		c.UpdatedAt.UnixMicro(), c.ID)
+		c.MaxStarting, c.UpdatedAt.UnixMicro(), c.ID)
 	if err != nil {
 		return wrap(err, "update cluster")
 	}

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,20 +14,41 @@ import (
 
 const hostCols = `h.id, h.name, h.cluster_id, h.address, h.cap_cpu, h.cap_memory_mib, h.cap_disk_mib, h.cap_network_mbps,
 	h.used_cpu, h.used_memory_mib, h.used_disk_mib, h.used_network_mbps, h.state, h.os, h.arch,
-	h.created_at, h.updated_at, h.last_heartbeat_at, h.agent_url, h.drivers, h.lease_until`
+	h.created_at, h.updated_at, h.last_heartbeat_at, h.agent_url, h.drivers, h.lease_until, h.zone,
+	h.isolated_tenants, h.isolated_images, h.drain_instance, (SELECT COUNT(*) FROM instances ci WHERE ci.host_id = h.id)`
 
 func scanHost(s interface{ Scan(...any) error }) (store.Host, error) {
 	var h store.Host
 	var created, updated int64
 	var heartbeat, lease sql.NullInt64
+	var tenants, images string
 	err := s.Scan(&h.ID, &h.Name, &h.ClusterID, &h.Address,
 		&h.Capacity.CPU, &h.Capacity.MemoryMiB, &h.Capacity.DiskMiB, &h.Capacity.NetworkMbps,
 		&h.Usage.CPU, &h.Usage.MemoryMiB, &h.Usage.DiskMiB, &h.Usage.NetworkMbps,
-		&h.State, &h.OS, &h.Arch, &created, &updated, &heartbeat, &h.AgentURL, &h.Drivers, &lease)
+		&h.State, &h.OS, &h.Arch, &created, &updated, &heartbeat, &h.AgentURL, &h.Drivers, &lease, &h.Zone,
+		&tenants, &images, &h.DrainInstance, &h.InstanceCount)
+	if err != nil {
+		return h, err
+	}
 	h.LeaseUntil = fromNullMicros(lease)
 	h.CreatedAt, h.UpdatedAt, h.LastHeartbeatAt = fromMicros(created), fromMicros(updated), fromNullMicros(heartbeat)
 	h.Labels = map[string]string{}
-	return h, err
+	if err := json.Unmarshal([]byte(tenants), &h.IsolatedTenants); err != nil {
+		return h, fmt.Errorf("host %s isolated tenants: %w", h.ID, err)
+	}
+	if err := json.Unmarshal([]byte(images), &h.IsolatedImages); err != nil {
+		return h, fmt.Errorf("host %s isolated images: %w", h.ID, err)
+	}
+	h.IsolatedTenants, h.IsolatedImages = nonNil(h.IsolatedTenants), nonNil(h.IsolatedImages)
+	return h, nil
+}
+
+// nonNil returns s, or an empty slice for nil.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func (t *tx) CreateHost(ctx context.Context, h *store.Host) error {
@@ -53,10 +75,12 @@ func (t *tx) CreateHost(ctx context.Context, h *store.Host) error {
 	h.LastHeartbeatAt = fromNullMicros(toNull(h.LastHeartbeatAt))
 	_, err := t.exec(ctx, `INSERT INTO hosts (id, name, cluster_id, address, cap_cpu, cap_memory_mib, cap_disk_mib,
 		cap_network_mbps, used_cpu, used_memory_mib, used_disk_mib, used_network_mbps, state, os, arch,
-		created_at, updated_at, last_heartbeat_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		created_at, updated_at, last_heartbeat_at, zone, isolated_tenants, isolated_images)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		h.ID, h.Name, h.ClusterID, h.Address, h.Capacity.CPU, h.Capacity.MemoryMiB, h.Capacity.DiskMiB,
 		h.Capacity.NetworkMbps, h.Usage.CPU, h.Usage.MemoryMiB, h.Usage.DiskMiB, h.Usage.NetworkMbps,
-		h.State, h.OS, h.Arch, h.CreatedAt.UnixMicro(), h.UpdatedAt.UnixMicro(), nullMicros(h.LastHeartbeatAt))
+		h.State, h.OS, h.Arch, h.CreatedAt.UnixMicro(), h.UpdatedAt.UnixMicro(), nullMicros(h.LastHeartbeatAt),
+		h.Zone, jsonText(nonNil(h.IsolatedTenants)), jsonText(nonNil(h.IsolatedImages)))
 	if isForeignKey(err) {
 		return &store.NotFoundError{Object: "cluster", Key: fmt.Sprintf("with id %q", h.ClusterID)}
 	}
@@ -183,10 +207,12 @@ func (t *tx) UpdateHost(ctx context.Context, h *store.Host) error {
 	h.LeaseUntil = fromNullMicros(toNull(h.LeaseUntil))
 	n, err := t.execN(ctx, `UPDATE hosts SET address = ?, cap_cpu = ?, cap_memory_mib = ?, cap_disk_mib = ?,
 		cap_network_mbps = ?, used_cpu = ?, used_memory_mib = ?, used_disk_mib = ?, used_network_mbps = ?,
-		state = ?, os = ?, arch = ?, updated_at = ?, last_heartbeat_at = ?, lease_until = ? WHERE id = ?`,
+		state = ?, os = ?, arch = ?, updated_at = ?, last_heartbeat_at = ?, lease_until = ?, zone = ?,
+		isolated_tenants = ?, isolated_images = ?, drain_instance = ? WHERE id = ?`,
 		h.Address, h.Capacity.CPU, h.Capacity.MemoryMiB, h.Capacity.DiskMiB, h.Capacity.NetworkMbps,
 		h.Usage.CPU, h.Usage.MemoryMiB, h.Usage.DiskMiB, h.Usage.NetworkMbps,
-		h.State, h.OS, h.Arch, h.UpdatedAt.UnixMicro(), nullMicros(h.LastHeartbeatAt), nullMicros(h.LeaseUntil), h.ID)
+		h.State, h.OS, h.Arch, h.UpdatedAt.UnixMicro(), nullMicros(h.LastHeartbeatAt), nullMicros(h.LeaseUntil),
+		h.Zone, jsonText(nonNil(h.IsolatedTenants)), jsonText(nonNil(h.IsolatedImages)), h.DrainInstance, h.ID)
 	if err != nil {
 		return wrap(err, "update host")
 	}

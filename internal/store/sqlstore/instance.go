@@ -12,21 +12,21 @@ import (
 const instanceCols = `i.id, i.tenant_id, i.cluster_id, i.name, i.priority, i.labels, i.constraints, i.driver, i.spec,
 	i.cpu, i.memory_mib, i.disk_mib, i.network_mbps, i.desired, COALESCE(i.host_id, ''), i.generation, i.restart_seq,
 	i.status, i.restarts, i.exit_code, i.oom_killed, i.message, i.started_at, i.created_at, i.updated_at,
-	tn.name, c.name, COALESCE(h.name, '')`
+	i.zone, i.group_name, i.group_policy, i.image, i.host_ports, tn.name, c.name, COALESCE(h.name, '')`
 
 const instanceFrom = ` FROM instances i JOIN tenants tn ON tn.id = i.tenant_id JOIN clusters c ON c.id = i.cluster_id
 	LEFT JOIN hosts h ON h.id = i.host_id`
 
 func scanInstance(s interface{ Scan(...any) error }) (store.Instance, error) {
 	var i store.Instance
-	var labels, constraints, spec string
+	var labels, constraints, spec, ports string
 	var exit sql.NullInt64
 	var started sql.NullInt64
 	var created, updated int64
 	err := s.Scan(&i.ID, &i.TenantID, &i.ClusterID, &i.Name, &i.Priority, &labels, &constraints, &i.Driver, &spec,
 		&i.Resources.CPU, &i.Resources.MemoryMiB, &i.Resources.StorageMiB, &i.Resources.NetworkMbps, &i.Desired,
 		&i.HostID, &i.Generation, &i.RestartSeq, &i.Status, &i.Restarts, &exit, &i.OOMKilled, &i.Message, &started,
-		&created, &updated, &i.TenantName, &i.ClusterName, &i.HostName)
+		&created, &updated, &i.Zone, &i.Group, &i.GroupPolicy, &i.Image, &ports, &i.TenantName, &i.ClusterName, &i.HostName)
 	if err != nil {
 		return i, err
 	}
@@ -44,6 +44,9 @@ func scanInstance(s interface{ Scan(...any) error }) (store.Instance, error) {
 	}
 	if err := json.Unmarshal([]byte(constraints), &i.Constraints); err != nil {
 		return i, fmt.Errorf("instance %s constraints: %w", i.ID, err)
+	}
+	if err := json.Unmarshal([]byte(ports), &i.HostPorts); err != nil {
+		return i, fmt.Errorf("instance %s host ports: %w", i.ID, err)
 	}
 	return i, nil
 }
@@ -86,12 +89,13 @@ func (t *tx) CreateInstance(ctx context.Context, i *store.Instance) error {
 	i.UpdatedAt = i.CreatedAt
 	_, err := t.exec(ctx, `INSERT INTO instances (id, tenant_id, cluster_id, name, priority, labels, constraints, driver, spec,
 		cpu, memory_mib, disk_mib, network_mbps, desired, status, host_id, generation, restart_seq, restarts, exit_code,
-		oom_killed, message, started_at, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		oom_killed, message, started_at, created_at, updated_at, zone, group_name, group_policy, image, host_ports)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		i.ID, i.TenantID, i.ClusterID, i.Name, i.Priority, jsonText(i.Labels), jsonText(i.Constraints), i.Driver,
 		string(i.Spec), i.Resources.CPU, i.Resources.MemoryMiB, i.Resources.StorageMiB, i.Resources.NetworkMbps,
 		i.Desired, i.Status, nullHost(i.HostID), i.Generation, i.RestartSeq, i.Restarts, nullInt(i.ExitCode),
-		i.OOMKilled, i.Message, nullMicros(i.StartedAt), i.CreatedAt.UnixMicro(), i.UpdatedAt.UnixMicro())
+		i.OOMKilled, i.Message, nullMicros(i.StartedAt), i.CreatedAt.UnixMicro(), i.UpdatedAt.UnixMicro(),
+		i.Zone, i.Group, i.GroupPolicy, i.Image, jsonText(portList(i.HostPorts)))
 	if isForeignKey(err) {
 		return &store.NotFoundError{Object: "tenant, cluster or host", Key: fmt.Sprintf("of instance %q", i.Name)}
 	}
@@ -151,6 +155,45 @@ func (t *tx) ListInstances(ctx context.Context, f store.InstanceFilter) ([]store
 	}
 	list, next := pageOf(list, limit, "instances", func(i store.Instance) []any { return []any{i.TenantName, i.Name} })
 	return list, next, nil
+}
+
+// portList returns ports, or an empty list for nil.
+func portList(ports []int) []int {
+	if ports == nil {
+		return []int{}
+	}
+	return ports
+}
+
+func (t *tx) ListPlaced(ctx context.Context, f store.PlacedFilter) ([]store.Placed, error) {
+	var c conds
+	c.add("i.cluster_id = ?", f.ClusterID)
+	c.add("i.host_id IS NOT NULL")
+	if f.Group != "" {
+		c.add("i.tenant_id = ? AND i.group_name = ?", f.TenantID, f.Group)
+	}
+	if f.WithPorts {
+		c.add("i.host_ports <> '[]'")
+	}
+	if f.BelowPriority > 0 {
+		c.add("i.priority < ?", f.BelowPriority)
+	}
+	rows, err := t.query(ctx, `SELECT i.id, i.host_id, i.tenant_id, i.priority, i.cpu, i.memory_mib, i.disk_mib, i.network_mbps,
+		i.group_name, i.group_policy, i.host_ports FROM instances i`+c.where()+" ORDER BY i.id", c.args...)
+	if err != nil {
+		return nil, wrap(err, "list placed instances")
+	}
+	list, err := scanAll(rows, func() (store.Placed, error) {
+		var p store.Placed
+		var ports string
+		err := rows.Scan(&p.ID, &p.HostID, &p.TenantID, &p.Priority, &p.Resources.CPU, &p.Resources.MemoryMiB,
+			&p.Resources.StorageMiB, &p.Resources.NetworkMbps, &p.Group, &p.GroupPolicy, &ports)
+		if err == nil {
+			err = json.Unmarshal([]byte(ports), &p.HostPorts)
+		}
+		return p, err
+	})
+	return list, wrap(err, "list placed instances")
 }
 
 func (t *tx) UpdateInstance(ctx context.Context, i *store.Instance) error {

@@ -197,3 +197,83 @@ func testMetrics(t *testing.T, s store.Store) {
 		return err
 	})
 }
+
+func testPlacement(t *testing.T, s store.Store) {
+	tn := mkTenant(t, s, "Team")
+	other := mkTenant(t, s, "Other")
+	c := mkCluster(t, s, "default", "")
+	h := mkHost(t, s, "node-1", c.ID, nil)
+	write(t, s, func(ctx context.Context, tx store.Tx) error {
+		cl, err := tx.GetCluster(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		equal(t, "default max starting", cl.MaxStarting, store.DefaultMaxStarting)
+		cl.MaxStarting = 9
+		if err := tx.UpdateCluster(ctx, &cl); err != nil {
+			return err
+		}
+		host, err := tx.GetHost(ctx, h.ID)
+		if err != nil {
+			return err
+		}
+		equal(t, "no reservation", len(host.IsolatedTenants), 0)
+		host.Zone, host.IsolatedTenants, host.IsolatedImages, host.DrainInstance = "b", []string{"Team"}, []string{"nginx:1"}, "x"
+		return tx.UpdateHost(ctx, &host)
+	})
+	mk := func(tenantID, name, group string, priority int, ports []int) store.Instance {
+		i := store.Instance{TenantID: tenantID, ClusterID: c.ID, Name: name, Driver: "docker", Spec: []byte(`{}`),
+			Resources: store.Resources{CPU: 0.5, MemoryMiB: 64}, Desired: store.DesiredRunning, Status: store.StatusScheduled,
+			Priority: priority, Group: group, GroupPolicy: store.GroupDifferentHost, Zone: "b", Image: "nginx:1",
+			HostPorts: ports, HostID: h.ID}
+		write(t, s, func(ctx context.Context, tx store.Tx) error { return tx.CreateInstance(ctx, &i) })
+		return i
+	}
+	mk(tn.ID, "a", "web", 0, []int{80, 443})
+	mk(tn.ID, "b", "web", 3, nil)
+	mk(other.ID, "c", "web", 1, nil)
+	mk(tn.ID, "d", "", 5, nil)
+	read(t, s, func(ctx context.Context, tx store.Tx) error {
+		cl, err := tx.GetCluster(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		equal(t, "max starting", cl.MaxStarting, 9)
+		host, err := tx.GetHost(ctx, h.ID)
+		if err != nil {
+			return err
+		}
+		equal(t, "zone", host.Zone, "b")
+		equal(t, "isolated tenant", host.IsolatedTenants[0], "Team")
+		equal(t, "isolated image", host.IsolatedImages[0], "nginx:1")
+		equal(t, "drain instance", host.DrainInstance, "x")
+		equal(t, "instance count", host.InstanceCount, 4)
+		i, err := tx.GetInstanceByName(ctx, tn.ID, "a")
+		if err != nil {
+			return err
+		}
+		equal(t, "instance zone", i.Zone, "b")
+		equal(t, "group", i.Group, "web")
+		equal(t, "group policy", i.GroupPolicy, store.GroupDifferentHost)
+		equal(t, "image", i.Image, "nginx:1")
+		equal(t, "ports", len(i.HostPorts), 2)
+		group, err := tx.ListPlaced(ctx, store.PlacedFilter{ClusterID: c.ID, TenantID: tn.ID, Group: "web"})
+		if err != nil {
+			return err
+		}
+		equal(t, "members of the tenant's group", len(group), 2)
+		withPorts, err := tx.ListPlaced(ctx, store.PlacedFilter{ClusterID: c.ID, WithPorts: true})
+		if err != nil {
+			return err
+		}
+		equal(t, "instances with ports", len(withPorts), 1)
+		equal(t, "their ports", withPorts[0].HostPorts[1], 443)
+		equal(t, "their host", withPorts[0].HostID, h.ID)
+		below, err := tx.ListPlaced(ctx, store.PlacedFilter{ClusterID: c.ID, BelowPriority: 3})
+		if err != nil {
+			return err
+		}
+		equal(t, "below priority 3", len(below), 2)
+		return nil
+	})
+}

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"PingAndDialect", testPingAndDialect},
 		{"AuthEpoch", testAuthEpoch},
 		{"Instances", testInstances},
+		{"Placement", testPlacement},
 		{"Agents", testAgents},
 		{"Metrics", testMetrics},
 	}
