@@ -43,6 +43,8 @@ type fakeAPI struct {
 	mu       sync.Mutex
 	requests []string
 	bodies   map[string]string
+	// drainPolls counts reads of a draining host.
+	drainPolls int
 }
 
 func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -85,6 +87,18 @@ func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		problem(w, 409, "conflict", "12 names are taken", taken)
 	case "PUT /api/v1/tenants/alice/quotas/default":
 		reply(w, 201, api.Quota{Tenant: "alice", Cluster: "default", Tiers: []api.QuotaTier{{Priority: 0, Limits: api.Resources{CPU: 4}}}})
+	case "PATCH /api/v1/hosts/node-02":
+		reply(w, 200, api.Host{Name: "node-02", State: api.HostStateDraining, InstanceCount: 2})
+	case "GET /api/v1/hosts/node-02":
+		f.mu.Lock()
+		f.drainPolls++
+		left := max(0, 2-f.drainPolls)
+		f.mu.Unlock()
+		state := api.HostStateDraining
+		if left == 0 {
+			state = api.HostStateCordoned
+		}
+		reply(w, 200, api.Host{Name: "node-02", State: state, InstanceCount: left})
 	case "POST /api/v1/hosts/node-01/labels":
 		reply(w, 200, api.Host{Name: "node-01", Labels: map[string]string{"zone": "a"}})
 	default:
@@ -228,6 +242,23 @@ func TestHostLabel(t *testing.T) {
 	}
 	if got := f.bodies["POST /api/v1/hosts/node-01/labels"]; strings.TrimSpace(got) != `{"remove":["gpu"],"set":{"zone":"a"}}` {
 		t.Errorf("body %s", got)
+	}
+}
+
+func TestHostDrainWaits(t *testing.T) {
+	f := loggedIn(t)
+	out, _, err := runCLI(t, "", "host", "drain", "node-02", "--wait")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(out) != "Host node-02 is cordoned with 0 instance(s) on it." {
+		t.Errorf("stdout %q", out)
+	}
+	if got := f.bodies["PATCH /api/v1/hosts/node-02"]; strings.TrimSpace(got) != `{"state":"draining"}` {
+		t.Errorf("body %s", got)
+	}
+	if f.drainPolls != 2 {
+		t.Errorf("polled the host %d times until it was empty, want 2", f.drainPolls)
 	}
 }
 

@@ -139,6 +139,8 @@ func TestReadmeTour(t *testing.T) {
 		"instance logs hello":                   "hello from nimbus",
 		"instance exec hello -- hostname":       "hello",
 		"instance events hello":                 "running",
+		"instance explain gpu-job":              "labels not matched (gpu)",
+		"host uncordon " + boot.HostName:        "is ready",
 		"host join-command --cluster default":   "nimbus agent --server",
 	} {
 		if got, ok := outputs[cmd]; !ok || !strings.Contains(got, want) {

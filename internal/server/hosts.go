@@ -350,6 +350,7 @@ func (h handlers) UpdateHostLabels(ctx context.Context, req api.UpdateHostLabels
 	if err != nil {
 		return nil, err
 	}
+	h.wake.poke() // pending instances may match the labels now
 	return api.UpdateHostLabels200JSONResponse(out), nil
 }
 
