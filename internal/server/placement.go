@@ -271,6 +271,10 @@ func (p *placement) preempt(ctx context.Context, i *store.Instance) (bool, error
 			by = fmt.Sprintf("instance %s", i.Name)
 		}
 		vi.Status, vi.Message = store.StatusPending, fmt.Sprintf("%s %s (priority %d); waiting for room", preemptedBy, by, i.Priority)
+		if vi.Desired != store.DesiredRunning {
+			// A stopped instance gives up its host; starting it places it again.
+			vi.Status, vi.Message = store.StatusStopped, fmt.Sprintf("%s %s (priority %d)", preemptedBy, by, i.Priority)
+		}
 		p.event(&vi, "preempted", host.ID, "preempted on host %s by %s (priority %d, this one %d); it runs again when room appears",
 			host.Name, by, i.Priority, vi.Priority)
 		if err := p.tx.UpdateInstance(ctx, &vi); err != nil {

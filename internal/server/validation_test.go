@@ -175,6 +175,7 @@ func FuzzCreateRequests(f *testing.F) {
 		`{"tiers":[{"priority":0,"cpu":2}]}`, `{"name":"host-1","cluster":"default","capacity":{"cpu":1,"memory_mib":1,"disk_mib":1,"network_mbps":1}}`,
 		`{"set":{"a":"b"},"remove":["c"]}`, `{"permissions":["tenant:read"]}`, `{"name":"\u0000"}`, `null`, `{"name":1e999}`,
 		`{"name":"web","spec":{"driver":"process","command":["sleep","1"],"ports":[{"host_port":8080,"container_port":80}],"health_check":{"type":"http","port":80}}}`,
+		`{"name":"db","zone":"b","group":"db","group_policy":"different-host","priority":0,"constraints":["disk in (ssd,nvme)","!gpu"],"spec":{"driver":"docker","image":"x","arch":"amd64"}}`,
 		`{"ttl_seconds":60,"labels":{"zone":"a"}}`, `{"token":"njt_x","host_name":"edge-1","capacity":{"cpu":1,"memory_mib":1,"disk_mib":1,"network_mbps":1}}`}
 	for i, s := range seeds {
 		f.Add(uint8(i), s)
