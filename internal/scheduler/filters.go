@@ -8,7 +8,7 @@ type Reason string
 // Reasons, one per filter.
 const (
 	Fits           Reason = ""
-	NotReady       Reason = "not ready (down, cordoned or draining)"
+	NotReady       Reason = "not ready"
 	NoCPU          Reason = "insufficient cpu"
 	NoMemory       Reason = "insufficient memory"
 	NoDisk         Reason = "insufficient disk"
@@ -20,15 +20,17 @@ const (
 	GroupElsewhere Reason = "instance group is on another host"
 	GroupHere      Reason = "instance group already on the host"
 	Isolated       Reason = "reserved for other tenants or images"
+	PortTaken      Reason = "host port already in use"
 	// NoRoom counts every host when none has the cpu or the memory asked.
 	NoRoom Reason = "no host has that much cpu or memory free"
 )
 
 // feasible runs the filters, cheapest first, and returns the first reason
-// the host does not fit, or Fits.
+// the host does not fit, or Fits. Its resource checks are lack's, written
+// out because this runs for every host a request looks at.
 func feasible(h *Host, r *Request) Reason {
 	switch {
-	case !h.Ready:
+	case h.Unready != "":
 		return NotReady
 	case h.Used.MilliCPU+r.Resources.MilliCPU > h.Allocatable.MilliCPU:
 		return NoCPU
@@ -38,13 +40,49 @@ func feasible(h *Host, r *Request) Reason {
 		return NoDisk
 	case r.Resources.NetworkMbps > 0 && h.Used.NetworkMbps+r.Resources.NetworkMbps > h.Allocatable.NetworkMbps:
 		return NoNetwork
+	}
+	return placement(h, r)
+}
+
+// lack is what h lacks for want, per resource: positive where it falls
+// short (feasible's resource checks fail exactly when one is). Disk and
+// network count only when want asks for them.
+func lack(h *Host, want Resources) Resources {
+	d := h.Used.Add(want).Sub(h.Allocatable)
+	if want.DiskMiB <= 0 {
+		d.DiskMiB = 0
+	}
+	if want.NetworkMbps <= 0 {
+		d.NetworkMbps = 0
+	}
+	return d
+}
+
+// reason names the first resource a lack falls short of, or Fits.
+func (d Resources) reason() Reason {
+	switch {
+	case d.MilliCPU > 0:
+		return NoCPU
+	case d.MemoryMiB > 0:
+		return NoMemory
+	case d.DiskMiB > 0:
+		return NoDisk
+	case d.NetworkMbps > 0:
+		return NoNetwork
+	}
+	return Fits
+}
+
+// placement runs the filters that evicting instances cannot change.
+func placement(h *Host, r *Request) Reason {
+	switch {
 	case r.Driver != "" && !slices.Contains(h.Drivers, r.Driver):
 		return NoDriver
 	case r.Arch != "" && h.Arch != r.Arch:
 		return WrongArch
 	case r.Zone != "" && h.Zone != r.Zone:
 		return OtherZone
-	case !matches(h.Labels, r.Selector):
+	case firstMiss(h.Labels, r.Selector) >= 0:
 		return LabelsMismatch
 	case !groupFits(h, r):
 		if r.Policy == SameHost {
@@ -53,6 +91,8 @@ func feasible(h *Host, r *Request) Reason {
 		return GroupHere
 	case !isolationFits(h, r):
 		return Isolated
+	case !portsFree(h, r):
+		return PortTaken
 	}
 	return Fits
 }
@@ -80,6 +120,16 @@ func isolationFits(h *Host, r *Request) bool {
 	return len(h.IsolatedImages) == 0 || slices.Contains(h.IsolatedImages, r.Image)
 }
 
+// portsFree reports whether none of the request's host ports is in use.
+func portsFree(h *Host, r *Request) bool {
+	for _, p := range r.HostPorts {
+		if h.Ports[p] {
+			return false
+		}
+	}
+	return true
+}
+
 // Op is the operator of a label selector term.
 type Op int
 
@@ -100,9 +150,10 @@ type Term struct {
 	Values []string // one for Equals and NotEquals, any number for In and NotIn
 }
 
-// matches reports whether labels satisfy every term.
-func matches(labels map[string]string, terms []Term) bool {
-	for _, t := range terms {
+// firstMiss returns the index of the first term labels do not satisfy, -1
+// when they satisfy every term.
+func firstMiss(labels map[string]string, terms []Term) int {
+	for i, t := range terms {
 		v, ok := labels[t.Key]
 		var hold bool
 		switch t.Op {
@@ -116,8 +167,8 @@ func matches(labels map[string]string, terms []Term) bool {
 			hold = !ok
 		}
 		if !hold {
-			return false
+			return i
 		}
 	}
-	return true
+	return -1
 }

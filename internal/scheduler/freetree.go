@@ -25,7 +25,7 @@ func newFreeTree(hosts []Host) *freeTree {
 // the root.
 func (t *freeTree) set(i int, h *Host, up bool) {
 	var cpu, mem int64 = -1, -1
-	if h.Ready {
+	if h.Unready == "" {
 		free := h.Allocatable.Sub(h.Used)
 		cpu, mem = free.MilliCPU, free.MemoryMiB
 	}

@@ -5,18 +5,24 @@
 // scheduler`).
 //
 //	request ──▶ candidates ──▶ filters ──────────────▶ weighers ──▶ best host
-//	            (all hosts, or  ready, resources ×      spread or
-//	             a seeded        overcommit, driver,    binpack, plus
-//	             sample)         arch, labels, zone,    group spread;
-//	                             groups, isolation      ties by seed
+//	            (all hosts, or  ready, resources ×      cpu and memory
+//	             a seeded        overcommit, driver,    (spread or
+//	             sample)         arch, zone, labels,    binpack), plus
+//	                             groups, isolation,     group spread;
+//	                             host ports             ties by seed
 //
-// Filters say why a host does not fit; Place returns those reasons counted
-// over the hosts it looked at, which is what `instance explain` shows.
+// Filters say why a host does not fit; Place counts those reasons over the
+// hosts it looked at, and Explain details them over every host, which is
+// what `instance explain` shows. When no host fits a request, Preempt finds
+// the cheapest set of lower-priority instances whose eviction makes room.
 package scheduler
 
 import (
+	"cmp"
+	"maps"
 	"math"
 	"math/bits"
+	"slices"
 )
 
 // Resources is an amount of host resources.
@@ -37,6 +43,31 @@ func (r Resources) Sub(o Resources) Resources {
 	return Resources{r.MilliCPU - o.MilliCPU, r.MemoryMiB - o.MemoryMiB, r.DiskMiB - o.DiskMiB, r.NetworkMbps - o.NetworkMbps}
 }
 
+// size weighs cpu and memory as one number, a core as 4 GiB: the order of
+// best-fit-decreasing and of victims, and the waste of a preemption.
+func size(r Resources) int64 { return r.MilliCPU + r.MemoryMiB/4 }
+
+// Placed is an instance on a host, as preemption sees it.
+type Placed struct {
+	ID        string
+	Priority  int
+	Resources Resources
+	Group     string
+	HostPorts []int
+}
+
+// victimOrder orders instances as preemption takes them: lowest priority
+// first, then largest, then by ID.
+func victimOrder(a, b Placed) int {
+	if c := cmp.Compare(a.Priority, b.Priority); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(size(b.Resources), size(a.Resources)); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.ID, b.ID)
+}
+
 // Host is one host of the snapshot.
 type Host struct {
 	ID     string
@@ -45,17 +76,31 @@ type Host struct {
 	Labels map[string]string
 	// Drivers lists the drivers the host's agent offers.
 	Drivers []string
-	// Ready is false for hosts that are down, cordoned or draining.
-	Ready bool
+	// Unready says why the host takes no instances ("down", "cordoned", "draining"); empty when it is ready.
+	Unready string
 	// Allocatable is capacity times the cluster's overcommit ratios.
 	Allocatable Resources
 	Used        Resources
+	// Placed lists the host's instances. New copies it and keeps it in the
+	// order preemption takes victims: lowest priority first, then largest.
+	Placed []Placed
+	// firstPrio and firstRes are those of Placed[0], the first candidate
+	// victim, and most the most of each resource any one instance in
+	// Placed has: kept beside Used for Preempt's pass over every host.
+	firstPrio int
+	firstRes  Resources
+	most      Resources
+	// Ports are the host ports in use: New adds those of Placed, Commit
+	// and Release keep them.
+	Ports map[int]bool
 	// IsolatedTenants and IsolatedImages, when not empty, reserve the host
 	// for those tenants or images.
 	IsolatedTenants []string
 	IsolatedImages  []string
 	// groups counts the host's instances per instance group.
 	groups map[string]int
+	// levels tallies the host's instances per priority.
+	levels levels
 }
 
 // GroupPolicy says how an instance relates to the others of its group.
@@ -81,7 +126,9 @@ type Request struct {
 	Group     string
 	Policy    GroupPolicy
 	Priority  int
-	// groupPlaced is set by Place: some member of Group is on a host.
+	HostPorts []int
+	// groupPlaced is set by Place, Explain and Preempt: some member of
+	// Group is on a host.
 	groupPlaced bool
 }
 
@@ -103,6 +150,9 @@ type Options struct {
 	// (visited from a seeded start, as Nomad and kube-scheduler do); 0
 	// looks at every host. Limit(n) is a good value.
 	Sample int
+	// CPUWeight and MemoryWeight weigh the free share of cpu and of memory
+	// in the strategy's score; both zero means 1 and 1, negative means 0.
+	CPUWeight, MemoryWeight float64
 	// GroupWeight is how much spreading a group across hosts counts beside
 	// the strategy (0..1).
 	GroupWeight float64
@@ -122,29 +172,53 @@ func Limit(n int) int {
 type Scheduler struct {
 	hosts []Host
 	opts  Options
+	// cpuW and memW are the strategy's weights, summing to 1.
+	cpuW, memW float64
+	// index maps host IDs to indexes.
+	index map[string]int
 	// groups counts each group's placed members over all hosts.
 	groups map[string]int
-	free   *freeTree
+	// prios counts the placed instances per priority over all hosts.
+	prios map[int]int
+	free  *freeTree
 }
 
-// New makes a scheduler over hosts (which it keeps and updates).
+// New makes a scheduler over hosts (which it keeps and updates), deriving
+// each host's group members and ports from its Placed.
 func New(hosts []Host, opts Options) *Scheduler {
+	s := &Scheduler{hosts: hosts, opts: opts, index: make(map[string]int, len(hosts)), groups: map[string]int{}, prios: map[int]int{}}
+	cw, mw := max(opts.CPUWeight, 0), max(opts.MemoryWeight, 0)
+	if cw+mw == 0 {
+		cw, mw = 1, 1
+	}
+	s.cpuW, s.memW = cw/(cw+mw), mw/(cw+mw)
 	for i := range hosts {
-		if hosts[i].groups == nil {
-			hosts[i].groups = map[string]int{}
+		h := &hosts[i]
+		if _, dup := s.index[h.ID]; !dup {
+			s.index[h.ID] = i
+		}
+		h.Ports = maps.Clone(h.Ports)
+		h.Placed = slices.Clone(h.Placed)
+		slices.SortFunc(h.Placed, victimOrder)
+		h.groups, h.levels, h.firstPrio, h.firstRes, h.most = nil, nil, 0, Resources{}, Resources{}
+		for _, p := range h.Placed {
+			s.note(h, p, 1)
 		}
 	}
-	s := &Scheduler{hosts: hosts, opts: opts, groups: map[string]int{}, free: newFreeTree(hosts)}
-	for i := range hosts {
-		for g, n := range hosts[i].groups {
-			s.groups[g] += n
-		}
-	}
+	s.free = newFreeTree(hosts)
 	return s
 }
 
 // Hosts returns the snapshot with its current usage.
 func (s *Scheduler) Hosts() []Host { return s.hosts }
+
+// Index returns the index of the host with that ID, -1 if none.
+func (s *Scheduler) Index(id string) int {
+	if i, ok := s.index[id]; ok {
+		return i
+	}
+	return -1
+}
 
 // Decision is the outcome of Place.
 type Decision struct {
@@ -163,86 +237,160 @@ func (s *Scheduler) Place(r *Request) Decision {
 	if !s.free.mayFit(r.Resources) {
 		return Decision{Host: -1, Reasons: map[Reason]int{NoRoom: len(s.hosts)}}
 	}
-	return s.pass(r, s.opts.Sample)
-}
-
-// Explain looks at every host for r and counts why each does not fit.
-func (s *Scheduler) Explain(r *Request) Decision { return s.pass(r, 0) }
-
-// pass runs the filters and weighers over the hosts, stopping after sample
-// hosts that fit when sample is positive.
-func (s *Scheduler) pass(r *Request, sample int) Decision {
 	d := Decision{Host: -1}
-	r.groupPlaced = r.Group != "" && s.groups[r.Group] > 0
+	s.prepare(r)
 	n := len(s.hosts)
-	if n == 0 {
-		return d
-	}
+	sample := s.opts.Sample
 	start := 0
 	if sample > 0 {
 		start = int(s.hash(r.ID, "") % uint64(n))
 	}
-	best, bestScore, bestTie, found := -1, math.Inf(-1), uint64(0), 0
-	for k := 0; k < n; k++ {
-		i := (start + k) % n
+	// Reasons are tallied in a short list, cheaper than a map per host.
+	var tally []reasonCount
+	// Draws go to the larger hash of request and host, computed only on a
+	// draw (bestTie is the best host's once known).
+	best, bestScore, found := -1, math.Inf(-1), 0
+	bestTie, tieKnown := uint64(0), false
+	for k, i := 0, start; k < n; k, i = k+1, i+1 {
+		if i == n {
+			i = 0
+		}
 		h := &s.hosts[i]
 		d.Looked++
 		if why := feasible(h, r); why != Fits {
-			if d.Reasons == nil {
-				d.Reasons = map[Reason]int{}
-			}
-			d.Reasons[why]++
+			tally = count(tally, why)
 			continue
 		}
 		found++
-		score := s.score(h, r)
-		tie := s.hash(r.ID, h.ID)
-		if score > bestScore || (score == bestScore && tie > bestTie) {
-			best, bestScore, bestTie = i, score, tie
+		switch score := s.score(h, r); {
+		case score > bestScore:
+			best, bestScore, tieKnown = i, score, false
+		case score == bestScore:
+			if !tieKnown {
+				bestTie, tieKnown = s.hash(r.ID, s.hosts[best].ID), true
+			}
+			if tie := s.hash(r.ID, h.ID); tie > bestTie {
+				best, bestTie = i, tie
+			}
 		}
 		if sample > 0 && found >= sample {
 			break
 		}
 	}
 	d.Host = best
+	if len(tally) > 0 {
+		d.Reasons = make(map[Reason]int, len(tally))
+		for _, t := range tally {
+			d.Reasons[t.reason] = t.n
+		}
+	}
 	return d
 }
 
-// Commit records r on host i.
+// reasonCount is how many hosts failed for one reason.
+type reasonCount struct {
+	reason Reason
+	n      int
+}
+
+// count adds one host to why's count.
+func count(tally []reasonCount, why Reason) []reasonCount {
+	for i := range tally {
+		if tally[i].reason == why {
+			tally[i].n++
+			return tally
+		}
+	}
+	return append(tally, reasonCount{why, 1})
+}
+
+// below reports whether some instance has a priority lower than prio.
+func (s *Scheduler) below(prio int) bool {
+	for p := range s.prios {
+		if p < prio {
+			return true
+		}
+	}
+	return false
+}
+
+// prepare notes on r what the filters need from the whole snapshot.
+func (s *Scheduler) prepare(r *Request) {
+	r.groupPlaced = r.Group != "" && s.groups[r.Group] > 0
+}
+
+// Commit records r on host i: its resources, its ports and a Placed entry.
 func (s *Scheduler) Commit(i int, r *Request) {
 	h := &s.hosts[i]
-	h.Used = h.Used.Add(r.Resources)
+	p := Placed{ID: r.ID, Priority: r.Priority, Resources: r.Resources, Group: r.Group, HostPorts: slices.Clone(r.HostPorts)}
+	k, _ := slices.BinarySearchFunc(h.Placed, p, victimOrder)
+	h.Placed = slices.Insert(h.Placed, k, p)
+	h.Used = h.Used.Add(p.Resources)
+	s.note(h, p, 1)
 	s.free.set(i, h, true)
-	if r.Group != "" {
-		h.groups[r.Group]++
-		s.groups[r.Group]++
+}
+
+// Release removes the instance r.ID from host i with the resources, ports
+// and group Commit recorded. An instance not in Placed gives back
+// r.Resources only.
+func (s *Scheduler) Release(i int, r *Request) {
+	h := &s.hosts[i]
+	k := slices.IndexFunc(h.Placed, func(p Placed) bool { return p.ID == r.ID })
+	if k < 0 {
+		h.Used = h.Used.Sub(r.Resources)
+	} else {
+		p := h.Placed[k]
+		h.Placed = slices.Delete(h.Placed, k, k+1)
+		h.Used = h.Used.Sub(p.Resources)
+		s.note(h, p, -1)
+	}
+	s.free.set(i, h, true)
+}
+
+// note adds (by = 1) or removes (by = -1) p, already added to or removed
+// from h.Placed, in the host's and the scheduler's tallies: groups,
+// priorities and ports.
+func (s *Scheduler) note(h *Host, p Placed, by int) {
+	if p.Group != "" {
+		if h.groups == nil {
+			h.groups = map[string]int{}
+		}
+		if h.groups[p.Group] += by; h.groups[p.Group] <= 0 {
+			delete(h.groups, p.Group)
+		}
+		if s.groups[p.Group] += by; s.groups[p.Group] <= 0 {
+			delete(s.groups, p.Group)
+		}
+	}
+	h.tally(p, by)
+	if s.prios[p.Priority] += by; s.prios[p.Priority] <= 0 {
+		delete(s.prios, p.Priority)
+	}
+	for _, port := range p.HostPorts {
+		if by > 0 {
+			if h.Ports == nil {
+				h.Ports = map[int]bool{}
+			}
+			h.Ports[port] = true
+		} else {
+			delete(h.Ports, port)
+		}
 	}
 }
 
-// Release removes r from host i.
-func (s *Scheduler) Release(i int, r *Request) {
-	h := &s.hosts[i]
-	h.Used = h.Used.Sub(r.Resources)
-	s.free.set(i, h, true)
-	if r.Group != "" {
-		if h.groups[r.Group]--; h.groups[r.Group] <= 0 {
-			delete(h.groups, r.Group)
-		}
-		if s.groups[r.Group]--; s.groups[r.Group] <= 0 {
-			delete(s.groups, r.Group)
-		}
-	}
+// most is the most of each resource in a and b.
+func most(a, b Resources) Resources {
+	return Resources{max(a.MilliCPU, b.MilliCPU), max(a.MemoryMiB, b.MemoryMiB), max(a.DiskMiB, b.DiskMiB), max(a.NetworkMbps, b.NetworkMbps)}
 }
 
 // score weighs a host that fits: the strategy's term in [0,1], plus the
 // group term in [0,1] times GroupWeight.
 func (s *Scheduler) score(h *Host, r *Request) float64 {
-	free := freeShare(h, r)
-	var score float64
+	free := s.cpuW*freeShare(h.Allocatable.MilliCPU, h.Used.MilliCPU, r.Resources.MilliCPU) +
+		s.memW*freeShare(h.Allocatable.MemoryMiB, h.Used.MemoryMiB, r.Resources.MemoryMiB)
+	score := free
 	if s.opts.Strategy == Binpack {
 		score = 1 - free
-	} else {
-		score = free
 	}
 	if r.Group != "" && s.opts.GroupWeight > 0 {
 		score += s.opts.GroupWeight / float64(1+h.groups[r.Group])
@@ -250,16 +398,12 @@ func (s *Scheduler) score(h *Host, r *Request) float64 {
 	return score
 }
 
-// freeShare is the mean share of cpu and memory left on h once r is on it.
-func freeShare(h *Host, r *Request) float64 {
-	share := func(alloc, used, want int64) float64 {
-		if alloc <= 0 {
-			return 0
-		}
-		return float64(alloc-used-want) / float64(alloc)
+// freeShare is the share of alloc left once want is added to used.
+func freeShare(alloc, used, want int64) float64 {
+	if alloc <= 0 {
+		return 0
 	}
-	return (share(h.Allocatable.MilliCPU, h.Used.MilliCPU, r.Resources.MilliCPU) +
-		share(h.Allocatable.MemoryMiB, h.Used.MemoryMiB, r.Resources.MemoryMiB)) / 2
+	return float64(alloc-used-want) / float64(alloc)
 }
 
 // hash mixes the seed with a and b (FNV-1a), for ties and sampling: the

@@ -2,13 +2,15 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
 )
 
 func host(id string, cpu, mem int64) Host {
-	return Host{ID: id, Ready: true, Drivers: []string{"process", "docker"}, Arch: "amd64", Zone: "a",
+	return Host{ID: id, Drivers: []string{"process", "docker"}, Arch: "amd64", Zone: "a",
 		Labels: map[string]string{}, Allocatable: Resources{MilliCPU: cpu, MemoryMiB: mem, DiskMiB: 1000, NetworkMbps: 1000}}
 }
 
@@ -21,7 +23,9 @@ func TestFilters(t *testing.T) {
 		want Reason
 	}{
 		{"fits", func() Host { return host("h", 1000, 1024) }, Request{Resources: small}, Fits},
-		{"not ready", func() Host { h := host("h", 1000, 1024); h.Ready = false; return h }, Request{Resources: small}, NotReady},
+		{"down", func() Host { h := host("h", 1000, 1024); h.Unready = "down"; return h }, Request{Resources: small}, NotReady},
+		{"cordoned", func() Host { h := host("h", 1000, 1024); h.Unready = "cordoned"; return h }, Request{Resources: small}, NotReady},
+		{"draining", func() Host { h := host("h", 1000, 1024); h.Unready = "draining"; return h }, Request{Resources: small}, NotReady},
 		{"cpu", func() Host { h := host("h", 1000, 1024); h.Used.MilliCPU = 600; return h }, Request{Resources: small}, NoCPU},
 		{"memory", func() Host { return host("h", 1000, 256) }, Request{Resources: small}, NoMemory},
 		{"disk", func() Host { return host("h", 1000, 1024) }, Request{Resources: Resources{DiskMiB: 2000}}, NoDisk},
@@ -41,7 +45,7 @@ func TestFilters(t *testing.T) {
 			Request{Selector: []Term{{Key: "gpu", Op: Exists}}}, LabelsMismatch},
 		{"label not exists", func() Host { h := host("h", 1000, 1024); h.Labels["gpu"] = "a100"; return h },
 			Request{Selector: []Term{{Key: "gpu", Op: NotExists}}}, LabelsMismatch},
-		{"anti-affinity", func() Host { h := host("h", 1000, 1024); h.groups = map[string]int{"db": 1}; return h },
+		{"anti-affinity", func() Host { h := host("h", 1000, 1024); h.Placed = []Placed{{ID: "d1", Group: "db"}}; return h },
 			Request{Group: "db", Policy: DifferentHost}, GroupHere},
 		{"affinity elsewhere", func() Host { return host("h", 1000, 1024) },
 			Request{Group: "db", Policy: SameHost, groupPlaced: true}, GroupElsewhere},
@@ -51,55 +55,184 @@ func TestFilters(t *testing.T) {
 			Request{Tenant: "bronze"}, Isolated},
 		{"isolated image", func() Host { h := host("h", 1000, 1024); h.IsolatedImages = []string{"db:1"}; return h },
 			Request{Image: "db:1"}, Fits},
+		{"port taken", func() Host {
+			h := host("h", 1000, 1024)
+			h.Placed = []Placed{{ID: "w", HostPorts: []int{80, 443}}}
+			return h
+		},
+			Request{HostPorts: []int{8080, 443}}, PortTaken},
+		{"port taken, caller's map", func() Host { h := host("h", 1000, 1024); h.Ports = map[int]bool{22: true}; return h },
+			Request{HostPorts: []int{22}}, PortTaken},
+		{"port free", func() Host {
+			h := host("h", 1000, 1024)
+			h.Placed = []Placed{{ID: "w", HostPorts: []int{80}}}
+			return h
+		},
+			Request{HostPorts: []int{8080}}, Fits},
+		{"cpu before labels", func() Host { h := host("h", 1000, 1024); h.Used.MilliCPU = 1000; return h },
+			Request{Resources: small, Zone: "b"}, NoCPU},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			h := c.host()
-			if h.groups == nil {
-				h.groups = map[string]int{}
-			}
-			if got := feasible(&h, &c.req); got != c.want {
+			hs := []Host{c.host()}
+			New(hs, Options{}) // derives groups and ports from Placed
+			if got := feasible(&hs[0], &c.req); got != c.want {
 				t.Fatalf("feasible = %q, want %q", got, c.want)
 			}
 		})
 	}
 }
 
-func TestStrategies(t *testing.T) {
+func TestWeighers(t *testing.T) {
+	// a has more cpu free, b more memory.
 	hosts := func() []Host {
 		a, b := host("a", 4000, 4096), host("b", 4000, 4096)
-		a.Used = Resources{MilliCPU: 2000, MemoryMiB: 2048}
+		a.Used = Resources{MilliCPU: 1000, MemoryMiB: 3072}
+		b.Used = Resources{MilliCPU: 3000, MemoryMiB: 1024}
 		return []Host{a, b}
 	}
-	r := &Request{ID: "x", Resources: Resources{MilliCPU: 500, MemoryMiB: 512}}
-	if d := New(hosts(), Options{Strategy: Spread}).Place(r); d.Host != 1 {
-		t.Fatalf("spread chose host %d, want the emptier b", d.Host)
+	// c is emptier than d on both.
+	uneven := func() []Host {
+		c, d := host("c", 4000, 4096), host("d", 4000, 4096)
+		d.Used = Resources{MilliCPU: 2000, MemoryMiB: 2048}
+		return []Host{c, d}
 	}
-	if d := New(hosts(), Options{Strategy: Binpack}).Place(r); d.Host != 0 {
-		t.Fatalf("binpack chose host %d, want the fuller a", d.Host)
+	r := Request{ID: "x", Resources: Resources{MilliCPU: 500, MemoryMiB: 512}}
+	cases := []struct {
+		name  string
+		hosts func() []Host
+		opts  Options
+		want  string
+	}{
+		{"spread", uneven, Options{}, "c"},
+		{"binpack", uneven, Options{Strategy: Binpack}, "d"},
+		{"spread on cpu", hosts, Options{CPUWeight: 1}, "a"},
+		{"spread on memory", hosts, Options{MemoryWeight: 1}, "b"},
+		{"spread mostly cpu", hosts, Options{CPUWeight: 3, MemoryWeight: 1}, "a"},
+		{"spread mostly memory", hosts, Options{CPUWeight: 1, MemoryWeight: 3}, "b"},
+		{"binpack on cpu", hosts, Options{Strategy: Binpack, CPUWeight: 1}, "b"},
+		{"binpack on memory", hosts, Options{Strategy: Binpack, MemoryWeight: 1}, "a"},
+		{"negative weight counts as zero", hosts, Options{CPUWeight: 1, MemoryWeight: -5}, "a"},
 	}
-	// Group spread: with equal hosts, the one without a member wins.
-	hs := []Host{host("a", 4000, 4096), host("b", 4000, 4096)}
-	s := New(hs, Options{Strategy: Spread, GroupWeight: 1})
-	web := &Request{ID: "w1", Group: "web", Resources: Resources{MilliCPU: 10, MemoryMiB: 10}}
-	first := s.Place(web).Host
-	s.Commit(first, web)
-	if second := s.Place(&Request{ID: "w2", Group: "web", Resources: web.Resources}).Host; second == first {
-		t.Fatalf("group spread put both members on host %d", first)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := New(c.hosts(), c.opts)
+			req := r
+			if d := s.Place(&req); d.Host < 0 || s.Hosts()[d.Host].ID != c.want {
+				t.Fatalf("chose host %d, want %s", d.Host, c.want)
+			}
+		})
+	}
+	t.Run("equal weights balance", func(t *testing.T) {
+		// Once r is on it, a has 0.625 of its cpu and 0.125 of its memory
+		// free, b 0.125 and 0.631: b by a hair.
+		hs := hosts()
+		hs[1].Used.MemoryMiB = 1000
+		s := New(hs, Options{})
+		req := r
+		if d := s.Place(&req); d.Host != 1 {
+			t.Fatalf("chose host %d, want b", d.Host)
+		}
+	})
+	t.Run("group spreads", func(t *testing.T) {
+		for _, strategy := range []Strategy{Spread, Binpack} {
+			s := New([]Host{host("a", 4000, 4096), host("b", 4000, 4096), host("c", 4000, 4096)}, Options{Strategy: strategy, GroupWeight: 1})
+			seen := map[int]bool{}
+			for i := range 3 {
+				web := &Request{ID: fmt.Sprintf("w%d", i), Group: "web", Resources: Resources{MilliCPU: 10, MemoryMiB: 10}}
+				d := s.Place(web)
+				if seen[d.Host] {
+					t.Fatalf("strategy %d: member %d joined host %d", strategy, i, d.Host)
+				}
+				seen[d.Host] = true
+				s.Commit(d.Host, web)
+			}
+		}
+	})
+}
+
+func TestNewCommitRelease(t *testing.T) {
+	a, b := host("a", 4000, 4096), host("b", 4000, 4096)
+	b.Placed = []Placed{
+		{ID: "small", Priority: 1, Resources: Resources{MilliCPU: 100, MemoryMiB: 100}, Group: "db", HostPorts: []int{5432}},
+		{ID: "big", Priority: 1, Resources: Resources{MilliCPU: 1000, MemoryMiB: 100}, Group: "db"},
+		{ID: "low", Priority: 0, Resources: Resources{MilliCPU: 100, MemoryMiB: 100}},
+	}
+	b.Used = Resources{MilliCPU: 1200, MemoryMiB: 300}
+	callers := b.Placed
+	s := New([]Host{a, b}, Options{})
+	if s.Index("b") != 1 || s.Index("a") != 0 || s.Index("zz") != -1 {
+		t.Fatalf("Index: a %d b %d zz %d", s.Index("a"), s.Index("b"), s.Index("zz"))
+	}
+	h := &s.Hosts()[1]
+	if ids := placedIDs(h); ids != "low big small" {
+		t.Fatalf("Placed in order %q, want low big small", ids)
+	}
+	if callers[0].ID != "small" {
+		t.Fatal("New reordered the caller's slice")
+	}
+	if h.groups["db"] != 2 || s.groups["db"] != 2 || !h.Ports[5432] {
+		t.Fatalf("derived groups %v, ports %v", h.groups, h.Ports)
+	}
+	r := &Request{ID: "web", Priority: 1, Resources: Resources{MilliCPU: 500, MemoryMiB: 500}, Group: "web", HostPorts: []int{80}}
+	s.Commit(1, r)
+	if ids := placedIDs(h); ids != "low big web small" || !h.Ports[80] || h.groups["web"] != 1 || h.Used.MilliCPU != 1700 {
+		t.Fatalf("after Commit: %q ports %v groups %v used %+v", ids, h.Ports, h.groups, h.Used)
+	}
+	s.Release(1, &Request{ID: "small"})
+	if ids := placedIDs(h); ids != "low big web" || h.Ports[5432] || h.groups["db"] != 1 || h.Used.MilliCPU != 1600 {
+		t.Fatalf("after Release: %q ports %v groups %v used %+v", ids, h.Ports, h.groups, h.Used)
+	}
+	s.Release(1, r)
+	if ids := placedIDs(h); ids != "low big" || h.Ports[80] || h.groups["web"] != 0 || s.groups["web"] != 0 || h.Used.MilliCPU != 1100 {
+		t.Fatalf("after Release: %q ports %v groups %v used %+v", ids, h.Ports, h.groups, h.Used)
+	}
+	// An instance the snapshot counts in Used but does not list.
+	s.Release(1, &Request{ID: "unlisted", Resources: Resources{MilliCPU: 100}, Group: "db"})
+	if ids := placedIDs(h); ids != "low big" || h.groups["db"] != 1 || h.Used.MilliCPU != 1000 {
+		t.Fatalf("after Release of an unlisted instance: %q groups %v used %+v", ids, h.groups, h.Used)
 	}
 }
 
-func TestExplainCountsReasons(t *testing.T) {
-	hs := []Host{host("a", 1000, 1000), host("b", 1000, 100), host("c", 1000, 1000)}
-	hs[2].Ready = false
-	s := New(hs, Options{})
-	r := &Request{ID: "x", Resources: Resources{MilliCPU: 2000, MemoryMiB: 500}}
-	if d := s.Explain(r); d.Host != -1 || d.Looked != 3 || d.Reasons[NoCPU] != 2 || d.Reasons[NotReady] != 1 {
-		t.Fatalf("explain %+v", d)
+// TestTalliesMatchNew: after any Commits and Releases, what the scheduler
+// keeps per host and overall is what New derives from the same Placed.
+func TestTalliesMatchNew(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := New(genSnapshot(t), Options{})
+		for i := range rapid.IntRange(1, 60).Draw(t, "ops") {
+			k := rapid.IntRange(0, len(s.Hosts())-1).Draw(t, "host")
+			h := &s.Hosts()[k]
+			if len(h.Placed) > 0 && rapid.Bool().Draw(t, "release") {
+				p := h.Placed[rapid.IntRange(0, len(h.Placed)-1).Draw(t, "victim")]
+				s.Release(k, &Request{ID: p.ID})
+				continue
+			}
+			r := genPreemptor(t)
+			r.ID = fmt.Sprintf("c%d", i)
+			if r.Priority = rapid.IntRange(0, 3).Draw(t, "cprio"); portsFree(h, r) {
+				s.Commit(k, r)
+			}
+		}
+		again := New(clone(s.Hosts()), Options{})
+		// fmt prints nil and empty alike, and maps in key order.
+		kept := func(h Host) string { return fmt.Sprint(h.levels, h.firstPrio, h.firstRes, h.most, h.groups, h.Ports) }
+		for k := range s.Hosts() {
+			if a, b := kept(s.Hosts()[k]), kept(again.Hosts()[k]); a != b {
+				t.Fatalf("host %s kept %s, New derives %s", s.Hosts()[k].ID, a, b)
+			}
+		}
+		if a, b := fmt.Sprint(s.groups, s.prios), fmt.Sprint(again.groups, again.prios); a != b {
+			t.Fatalf("kept groups and priorities %s, New derives %s", a, b)
+		}
+	})
+}
+
+func placedIDs(h *Host) string {
+	var ids []string
+	for _, p := range h.Placed {
+		ids = append(ids, p.ID)
 	}
-	if d := s.Place(r); d.Host != -1 || d.Reasons[NoRoom] != 3 {
-		t.Fatalf("place %+v", d)
-	}
+	return strings.Join(ids, " ")
 }
 
 // genHosts draws a snapshot of 1-30 hosts of mixed sizes.
@@ -108,7 +241,9 @@ func genHosts(t *rapid.T) []Host {
 	hs := make([]Host, n)
 	for i := range hs {
 		hs[i] = host(fmt.Sprintf("h%d", i), rapid.Int64Range(500, 16000).Draw(t, "cpu"), rapid.Int64Range(256, 65536).Draw(t, "mem"))
-		hs[i].Ready = rapid.IntRange(0, 9).Draw(t, "ready") > 0
+		if rapid.IntRange(0, 9).Draw(t, "ready") == 0 {
+			hs[i].Unready = rapid.SampledFrom([]string{"down", "cordoned", "draining"}).Draw(t, "unready")
+		}
 	}
 	return hs
 }
@@ -187,7 +322,7 @@ func clone(hs []Host) []Host {
 	out := make([]Host, len(hs))
 	copy(out, hs)
 	for i := range out {
-		out[i].groups = map[string]int{}
+		out[i].Placed = slices.Clone(out[i].Placed)
 	}
 	return out
 }
@@ -201,5 +336,20 @@ func TestSimulateSmall(t *testing.T) {
 	again := Simulate(SimOptions{Hosts: 50, Instances: 5000, Seed: 7})
 	if again.Placed != res.Placed || again.BoundCPUUsed != res.BoundCPUUsed {
 		t.Fatalf("same seed, different runs: %+v then %+v", res, again)
+	}
+}
+
+func TestSimulatePreempt(t *testing.T) {
+	plain := Simulate(SimOptions{Hosts: 50, Instances: 5000, Seed: 7})
+	res := Simulate(SimOptions{Hosts: 50, Instances: 5000, Seed: 7, Preempt: true})
+	if res.PreemptCalls == 0 || res.Preemptions == 0 || res.Preemptions > res.PreemptCalls || res.Evicted < res.Preemptions ||
+		res.Replaced > res.Evicted || res.PreemptP99 < res.PreemptP50 || res.EndCPUUsed > 1 || res.EndMemUsed > 1 {
+		t.Fatalf("simulation %+v", res)
+	}
+	if res.Placed > res.Requests || res.FirstFailure != plain.FirstFailure {
+		t.Fatalf("placed %d of %d, first failure %d (%d without preemption)", res.Placed, res.Requests, res.FirstFailure, plain.FirstFailure)
+	}
+	if plain.PreemptCalls != 0 || plain.Evicted != 0 {
+		t.Fatalf("preemption without Preempt: %+v", plain)
 	}
 }

@@ -17,15 +17,22 @@ type SimOptions struct {
 	// Sample is Options.Sample: 0 scores every host.
 	Sample   int
 	Strategy Strategy
+	// Preempt, when a request of priority above 0 finds no host, evicts
+	// lower-priority instances for it (Preempt) and tries the victims once
+	// more after the last request.
+	Preempt bool
 }
 
 // SimResult is what a simulated run measured.
 type SimResult struct {
 	Hosts, Requests, Placed int
 	Elapsed                 time.Duration
-	PerSecond               float64
-	P50, P99                time.Duration
-	PeakHeapMiB             float64
+	// PerSecond counts every decision, refusals included; PlacedPerSecond
+	// only the placements until the first request found no host (or the
+	// end): the rate at which the cluster fills.
+	PerSecond, PlacedPerSecond float64
+	P50, P99                   time.Duration
+	PeakHeapMiB                float64
 	// CPUUsed and MemUsed are the shares of allocatable capacity in use
 	// when the first request found no host (or at the end).
 	CPUUsed, MemUsed float64
@@ -39,6 +46,13 @@ type SimResult struct {
 	// fills with the same requests on the same hosts: the packing to
 	// compare with.
 	BoundCPUUsed, BoundMemUsed float64
+	// Preemptions counts the requests placed by evicting others, Evicted
+	// their victims and Replaced the victims placed again at the end.
+	Preemptions, Evicted, Replaced int
+	// PreemptCalls counts the calls to Preempt, which took PreemptP50 and
+	// PreemptP99 each.
+	PreemptCalls           int
+	PreemptP50, PreemptP99 time.Duration
 }
 
 // SimHosts makes n hosts of mixed sizes, zones and labels.
@@ -57,8 +71,13 @@ func SimHosts(n int, seed uint64) []Host {
 		if rng.IntN(10) == 0 {
 			labels["gpu"] = "a100"
 		}
-		hs[i] = Host{ID: fmt.Sprintf("host-%05d", i), Zone: zones[rng.IntN(len(zones))], Arch: "amd64", Labels: labels,
-			Drivers: []string{"process", "docker"}, Ready: rng.IntN(100) > 0,
+		zone := zones[rng.IntN(len(zones))]
+		var unready string
+		if rng.IntN(100) == 0 {
+			unready = "down"
+		}
+		hs[i] = Host{ID: fmt.Sprintf("host-%05d", i), Zone: zone, Arch: "amd64", Labels: labels,
+			Drivers: []string{"process", "docker"}, Unready: unready,
 			Allocatable: Resources{MilliCPU: c * 1000, MemoryMiB: c * memPerCore[rng.IntN(len(memPerCore))], DiskMiB: 1 << 20, NetworkMbps: 10000}}
 	}
 	return hs
@@ -87,7 +106,9 @@ func SimRequests(n int, seed uint64) []Request {
 	return rs
 }
 
-// Simulate places the requests one by one and measures.
+// Simulate places the requests one by one and measures. Placed counts the
+// requests on a host at the end. With Preempt, Elapsed, PerSecond and the
+// decision times include the Preempt calls but not the victims' last try.
 func Simulate(o SimOptions) SimResult {
 	hosts := SimHosts(o.Hosts, o.Seed)
 	reqs := SimRequests(o.Instances, o.Seed)
@@ -98,7 +119,17 @@ func Simulate(o SimOptions) SimResult {
 
 	s := New(hosts, Options{Strategy: o.Strategy, Seed: o.Seed, Sample: o.Sample, GroupWeight: 0.5})
 	times := make([]time.Duration, 0, len(reqs))
-	var ms runtime.MemStats
+	var (
+		ms           runtime.MemStats
+		preemptTimes []time.Duration
+		victims      []int              // requests evicted, in order
+		byID         = map[string]int{} // request index by ID, with Preempt
+	)
+	if o.Preempt {
+		for i := range reqs {
+			byID[reqs[i].ID] = i
+		}
+	}
 	start := time.Now()
 	for i := range reqs {
 		t0 := time.Now()
@@ -108,7 +139,23 @@ func Simulate(o SimOptions) SimResult {
 			res.Placed++
 		} else if res.FirstFailure < 0 {
 			res.FirstFailure = i
+			res.PlacedPerSecond = float64(i) / time.Since(start).Seconds()
 			res.CPUUsed, res.MemUsed = usage(s.Hosts())
+		}
+		if d.Host < 0 && o.Preempt && reqs[i].Priority > 0 {
+			t1 := time.Now()
+			p := s.Preempt(&reqs[i])
+			preemptTimes = append(preemptTimes, time.Since(t1))
+			if p.Host >= 0 {
+				for _, v := range p.Victims {
+					s.Release(p.Host, &reqs[byID[v.ID]])
+					victims = append(victims, byID[v.ID])
+				}
+				s.Commit(p.Host, &reqs[i])
+				res.Preemptions++
+				res.Evicted += len(p.Victims)
+				res.Placed += 1 - len(p.Victims)
+			}
 		}
 		times = append(times, time.Since(t0))
 		if i%50000 == 0 {
@@ -117,14 +164,26 @@ func Simulate(o SimOptions) SimResult {
 		}
 	}
 	res.Elapsed = time.Since(start)
+	for _, v := range victims {
+		if d := s.Place(&reqs[v]); d.Host >= 0 {
+			s.Commit(d.Host, &reqs[v])
+			res.Replaced++
+			res.Placed++
+		}
+	}
 	res.EndCPUUsed, res.EndMemUsed = usage(s.Hosts())
 	if res.FirstFailure < 0 {
 		res.CPUUsed, res.MemUsed = res.EndCPUUsed, res.EndMemUsed
+		res.PlacedPerSecond = float64(res.Placed) / res.Elapsed.Seconds()
 	}
 	res.PerSecond = float64(len(reqs)) / res.Elapsed.Seconds()
 	slices.Sort(times)
 	if len(times) > 0 {
 		res.P50, res.P99 = times[len(times)/2], times[len(times)*99/100]
+	}
+	slices.Sort(preemptTimes)
+	if res.PreemptCalls = len(preemptTimes); res.PreemptCalls > 0 {
+		res.PreemptP50, res.PreemptP99 = preemptTimes[len(preemptTimes)/2], preemptTimes[len(preemptTimes)*99/100]
 	}
 	return res
 }
@@ -133,7 +192,7 @@ func Simulate(o SimOptions) SimResult {
 func usage(hs []Host) (cpu, mem float64) {
 	var used, alloc Resources
 	for _, h := range hs {
-		if h.Ready {
+		if h.Unready == "" {
 			used, alloc = used.Add(h.Used), alloc.Add(h.Allocatable)
 		}
 	}
@@ -172,7 +231,7 @@ func bestFitDecreasing(hosts []Host, reqs []Request) int {
 		buckets[b] = buckets[b][:len(buckets[b])-1]
 	}
 	for h := range hosts {
-		if hosts[h].Ready {
+		if hosts[h].Unready == "" {
 			put(h)
 		}
 	}
