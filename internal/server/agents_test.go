@@ -109,9 +109,9 @@ func TestStaleReportsAreIgnored(t *testing.T) {
 	ctx := context.Background()
 	call(e.admin.API.PutQuotaWithResponse(ctx, "admin", "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
 	agent, _ := join(t, e, "edge-one")
-	other, _ := join(t, e, "edge-two")
 	inst := call(e.admin.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: "web",
 		Spec: api.InstanceSpec{Driver: api.InstanceDriverProcess, Command: &[]string{"sleep", "60"}}})).ok(t).JSON201
+	other, _ := join(t, e, "edge-two")
 	if inst.Host != "edge-one" || inst.Status != api.InstanceStatusScheduled || inst.Generation != 1 {
 		t.Fatalf("placed %+v", inst)
 	}
