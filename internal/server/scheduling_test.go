@@ -14,6 +14,7 @@ import (
 	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/client"
 	"github.com/nimbus-cloud/nimbus/internal/store"
+	"github.com/nimbus-cloud/nimbus/internal/testpg"
 )
 
 // joinHost joins a host of the given size offering both drivers and
@@ -325,5 +326,45 @@ func TestDrainMovesInstancesOneByOne(t *testing.T) {
 		if !strings.Contains(events[len(events)-2].Message+events[len(events)-1].Message, "moved off draining host node-1") {
 			t.Fatalf("w%d events: %+v", n, events)
 		}
+	}
+}
+
+// TestTwoServersNeverOverfillAHost places from two servers on one
+// PostgreSQL database at once: each decides on its own snapshot, and the
+// host's row, read again under lock, lets exactly as many in as fit.
+func TestTwoServersNeverOverfillAHost(t *testing.T) {
+	dsn := testpg.Start(t)
+	one, two := newEnvDSN(t, dsn), newEnvDSN(t, dsn)
+	tiers(t, one, "admin", 0)
+	joinHost(t, one, "node-1", 1, 8192)
+	const n = 24
+	errs := make(chan error, n)
+	for k := range n {
+		go func() {
+			c := one.admin
+			if k%2 == 1 {
+				c = two.admin
+			}
+			res, err := c.API.CreateInstanceWithResponse(context.Background(), "admin", proc(fmt.Sprintf("i%d", k), 0.1, 64))
+			if err == nil && res.StatusCode() != http.StatusCreated {
+				err = fmt.Errorf("create i%d: %d %s", k, res.StatusCode(), res.Body)
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	placed := 0
+	for k := range n {
+		if show(t, one.admin, "admin", fmt.Sprintf("i%d", k)).Host == "node-1" {
+			placed++
+		}
+	}
+	h := call(one.admin.API.GetHostWithResponse(context.Background(), "node-1")).ok(t).JSON200
+	if placed != 10 || h.InstanceCount != 10 || h.Usage.CPU > 1+1e-9 {
+		t.Fatalf("%d placed, host has %d instances and %.2f cpu used of 1", placed, h.InstanceCount, h.Usage.CPU)
 	}
 }
