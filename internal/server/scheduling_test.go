@@ -368,3 +368,21 @@ func TestTwoServersNeverOverfillAHost(t *testing.T) {
 		t.Fatalf("%d placed, host has %d instances and %.2f cpu used of 1", placed, h.InstanceCount, h.Usage.CPU)
 	}
 }
+
+// TestBootStormLimitReachesAgents: the cluster's max_starting_per_host
+// travels with the assignments.
+func TestBootStormLimitReachesAgents(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite)
+	ctx := context.Background()
+	agent := joinHost(t, e, "node-1", 4, 8192)
+	if got := call(agent.API.AgentAssignmentsWithResponse(ctx, nil)).ok(t).JSON200.MaxStarting; got != 4 {
+		t.Fatalf("default limit %d, want 4", got)
+	}
+	c := call(e.admin.API.UpdateClusterWithResponse(ctx, "default", api.ClusterUpdate{MaxStartingPerHost: ptr(2)})).ok(t).JSON200
+	if c.MaxStartingPerHost != 2 {
+		t.Fatalf("cluster says %d", c.MaxStartingPerHost)
+	}
+	if got := call(agent.API.AgentAssignmentsWithResponse(ctx, nil)).ok(t).JSON200.MaxStarting; got != 2 {
+		t.Fatalf("agent told %d, want 2", got)
+	}
+}
