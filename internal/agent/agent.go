@@ -41,6 +41,9 @@ type Agent struct {
 	// changed, and the server should know before the next interval.
 	wakeReport chan struct{}
 
+	// slots bounds the instances starting at once.
+	slots *startSlots
+
 	// supervisors counts the running instance supervisors, streams the
 	// log and exec streams being served.
 	supervisors sync.WaitGroup
@@ -55,6 +58,10 @@ type Agent struct {
 	timings   api.AgentTimings
 	revision  int64 // the assignment revision the last heartbeat answered
 	outage    bool  // the last heartbeat failed
+
+	// taken is the last report of each instance the server accepted. Only
+	// heartbeats touch it, and they never run at once.
+	taken map[string]api.InstanceReport
 }
 
 // Bounds of the buffers kept while the server cannot be reached: the newest
@@ -108,6 +115,7 @@ func New(cfg Config) (*Agent, error) {
 		wakeWatch:  make(chan struct{}, 1),
 		wakeFence:  make(chan struct{}, 1),
 		wakeReport: make(chan struct{}, 1),
+		slots:      newStartSlots(),
 		instances:  map[string]*instance{},
 		events:     buffer[api.AgentEvent]{limit: maxBufferedEvents},
 		samples:    buffer[api.MetricSample]{limit: maxBufferedSamples},
@@ -237,6 +245,9 @@ func (a *Agent) driverReports() []api.DriverReport {
 
 // capacity is the host's capacity in API form.
 func (a *Agent) capacity() api.Capacity {
+	if a.cfg.Capacity != nil {
+		return *a.cfg.Capacity
+	}
 	return api.Capacity{
 		CPU:         float64(a.info.CPUCores),
 		MemoryMib:   a.info.MemoryMiB,

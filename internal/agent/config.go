@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/internal/driver"
 )
 
@@ -35,6 +36,10 @@ type Config struct {
 	HostName string
 	// Drivers run the instances; each assignment names one by its Name.
 	Drivers []driver.Driver
+	// Capacity, when set, is reported instead of this machine's: for
+	// simulated hosts, whose fake drivers run nothing (see
+	// internal/driver/fake). Leave it nil with real drivers.
+	Capacity *api.Capacity
 	// HTTPClient sends the requests to the server; http.DefaultClient's
 	// settings when nil.
 	HTTPClient *http.Client

@@ -14,9 +14,10 @@
 //	  |             driver's shims too                 |
 //	fence loop: lease lapsed -> stop every instance    v
 //	                                      supervisor, one per instance:
-//	metrics loop -> samples               start -> running -> exit or unhealthy
-//	                                        ^                      |
-//	                                        +-- restart policy, back-off
+//	metrics loop -> samples               start slot -> start -> running -> exit or unhealthy
+//	                                        ^   (max_starting at once,        |
+//	                                        |    in line by due time, ID)     |
+//	                                        +-- restart policy, back-off -----+
 //
 //	agent HTTP server (agent key): /v1/instances/{id}/logs and /exec -> driver
 //

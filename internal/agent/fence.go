@@ -161,11 +161,22 @@ func (a *Agent) contactEpoch() uint64 {
 	return a.lease.epoch
 }
 
-// markSynced records a reconcile of assignments fetched in epoch.
-func (a *Agent) markSynced(epoch uint64) {
+// syncState is the current contact epoch, and whether assignments were
+// read in it.
+func (a *Agent) syncState() (epoch uint64, synced bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if epoch == a.lease.epoch {
-		a.lease.synced = epoch
+	return a.lease.epoch, a.lease.synced == a.lease.epoch
+}
+
+// markSynced records a reconcile of assignments fetched in epoch, and
+// reports whether instances may start now where they could not before.
+func (a *Agent) markSynced(epoch uint64) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if epoch != a.lease.epoch || a.lease.synced == epoch {
+		return false
 	}
+	a.lease.synced = epoch
+	return true
 }

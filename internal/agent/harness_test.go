@@ -55,7 +55,9 @@ type fakeServer struct {
 	down        bool          // answer 503 to heartbeats and assignments
 	joins       []api.AgentJoinRequest
 	heartbeats  int
+	maxStarting int // sent with the assignments; 0 leaves it out
 	last        api.AgentHeartbeat
+	reported    [][]api.InstanceReport // the instance reports of every heartbeat
 	events      []api.AgentEvent
 	samples     []api.MetricSample
 }
@@ -147,6 +149,9 @@ func (s *fakeServer) heartbeat(w http.ResponseWriter, r *http.Request) {
 	defer s.mu.Unlock()
 	s.heartbeats++
 	s.last = hb
+	if hb.Instances != nil {
+		s.reported = append(s.reported, *hb.Instances)
+	}
 	if hb.Events != nil {
 		s.events = append(s.events, *hb.Events...)
 	}
@@ -176,7 +181,7 @@ func (s *fakeServer) assigned(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.mu.Lock()
-	as := api.AgentAssignments{Revision: s.revision, Instances: []api.Assignment{}}
+	as := api.AgentAssignments{Revision: s.revision, Instances: []api.Assignment{}, MaxStarting: s.maxStarting}
 	for _, a := range s.assignments {
 		as.Instances = append(as.Instances, a)
 	}
@@ -221,6 +226,22 @@ func (s *fakeServer) setDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down = down
+}
+
+// change applies fn to the server's state as one change of the
+// assignments.
+func (s *fakeServer) change(fn func(s *fakeServer)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn(s)
+	s.bumpLocked()
+}
+
+// reports is the instance reports of every heartbeat received so far.
+func (s *fakeServer) reports() [][]api.InstanceReport {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.reported)
 }
 
 func (s *fakeServer) setTimings(t api.AgentTimings) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"reflect"
 	"slices"
 	"time"
 
@@ -18,14 +19,25 @@ import (
 // outage goes in the following heartbeats, sent without waiting.
 const maxReportBytes = 768 << 10
 
-// heartbeatLoop reports to the server at the interval it asks for.
+// maxInstanceReportBytes bounds the instance reports of one heartbeat. A
+// host whose reports do not all fit (a few thousand instances) sends only
+// those the server has not taken yet (new, or changed since), as many as
+// fit, and the rest in the following heartbeats, sent without waiting.
+const maxInstanceReportBytes = 512 << 10
+
+// heartbeatLoop reports to the server at the interval it asks for, and
+// early when something changed, but no closer together than busyGap.
 func (a *Agent) heartbeatLoop(ctx context.Context) {
 	for {
 		wait := a.heartbeatInterval()
+		sent := time.Now()
 		if more := a.heartbeat(ctx); more {
 			wait = 0
 		}
 		if !waitFor(ctx, wait, a.wakeReport) {
+			return
+		}
+		if gap := busyGap(a.instanceCount()) - time.Since(sent); gap > 0 && !waitFor(ctx, gap, nil) {
 			return
 		}
 	}
@@ -43,7 +55,8 @@ func (a *Agent) heartbeatInterval() time.Duration {
 // as many as fit in maxReportBytes. It reports whether a success left some
 // behind.
 func (a *Agent) heartbeat(ctx context.Context) (more bool) {
-	reports := a.instanceReports()
+	all := a.instanceReports()
+	reports, reportsLeft := a.reportsToSend(all)
 	a.mu.Lock()
 	events, firstEvent := a.events.pending()
 	samples, firstSample := a.samples.pending()
@@ -64,7 +77,7 @@ func (a *Agent) heartbeat(ctx context.Context) (more bool) {
 	sendEvents, budget := fitting(events, maxReportBytes-jsonSize(body))
 	sendSamples, _ := fitting(samples, budget)
 	body.Events, body.Samples = nonNil(sendEvents), nonNil(sendSamples)
-	more = len(sendEvents) < len(events) || len(sendSamples) < len(samples)
+	more = reportsLeft || len(sendEvents) < len(events) || len(sendSamples) < len(samples)
 	eventsEnd := firstEvent + uint64(len(sendEvents))
 	samplesEnd := firstSample + uint64(len(sendSamples))
 
@@ -86,7 +99,47 @@ func (a *Agent) heartbeat(ctx context.Context) (more bool) {
 		return false
 	}
 	a.heartbeatDone(sent, *res.JSON200, eventsEnd, samplesEnd)
+	a.reportsTaken(all, reports)
 	return more
+}
+
+// reportsToSend picks the instance reports of a heartbeat out of all of
+// them (see maxInstanceReportBytes) and reports whether some were left
+// for the next one.
+func (a *Agent) reportsToSend(all []api.InstanceReport) ([]api.InstanceReport, bool) {
+	if jsonSize(all) <= maxInstanceReportBytes {
+		return all, false
+	}
+	var fresh []api.InstanceReport
+	for _, r := range all {
+		if was, ok := a.taken[r.ID]; !ok || !reflect.DeepEqual(was, r) {
+			fresh = append(fresh, r)
+		}
+	}
+	send, _ := fitting(fresh, maxInstanceReportBytes)
+	return send, len(send) < len(fresh)
+}
+
+// reportsTaken records the reports of an accepted heartbeat, and forgets
+// those of instances no longer reported.
+func (a *Agent) reportsTaken(all, sent []api.InstanceReport) {
+	if a.taken == nil {
+		a.taken = make(map[string]api.InstanceReport, len(all))
+	}
+	for _, r := range sent {
+		a.taken[r.ID] = r
+	}
+	if len(a.taken) > len(all) {
+		current := make(map[string]bool, len(all))
+		for _, r := range all {
+			current[r.ID] = true
+		}
+		for id := range a.taken {
+			if !current[id] {
+				delete(a.taken, id)
+			}
+		}
+	}
 }
 
 // fitting returns the longest prefix of items whose JSON fits in budget
@@ -164,13 +217,16 @@ func (a *Agent) heartbeatFailed(err error) {
 	a.log.Warn("heartbeat failed; buffering reports until the server answers", "err", err)
 }
 
-// instanceReports is the status of every instance, ordered by ID.
+// instanceReports is the status of every instance, ordered by ID, read
+// while no start slot changes hands.
 func (a *Agent) instanceReports() []api.InstanceReport {
 	ins := a.instanceList()
 	out := make([]api.InstanceReport, 0, len(ins))
-	for _, in := range ins {
-		out = append(out, in.report())
-	}
+	a.slots.reading(func() {
+		for _, in := range ins {
+			out = append(out, in.report())
+		}
+	})
 	slices.SortFunc(out, func(x, y api.InstanceReport) int { return cmp.Compare(x.ID, y.ID) })
 	return out
 }

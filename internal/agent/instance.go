@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/internal/driver"
@@ -47,17 +48,21 @@ func (a *Agent) newInstance(r record) *instance {
 	}
 }
 
-// assigned makes the instance of a new assignment.
-func (a *Agent) assigned(asg api.Assignment) *instance {
+// assigned makes the instance of a new assignment, received at now. One
+// to run is put in line for a start slot at once, so that the instances of
+// one answer start in ID order whichever supervisor runs first.
+func (a *Agent) assigned(asg api.Assignment, now time.Time) *instance {
 	r := record{Assignment: asg, AppliedRestartSeq: asg.RestartSeq, Status: api.InstanceStatusStopped}
 	if asg.Desired == api.DesiredStateRunning {
 		// Placed, not yet started: idle starts it once allowed.
-		now := a.now()
 		r.NextStart = &now
 		r.Status = api.InstanceStatusScheduled
 	}
 	in := a.newInstance(r)
 	in.save()
+	if r.NextStart != nil {
+		a.slots.enqueue(in, now)
+	}
 	return in
 }
 
@@ -70,10 +75,14 @@ func (a *Agent) loadInstances() ([]*instance, error) {
 	out := make([]*instance, 0, len(recs))
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	now := a.now()
 	for _, r := range recs {
 		in := a.newInstance(r)
 		a.instances[in.id] = in
 		out = append(out, in)
+		if r.Handle == nil && r.NextStart != nil && !r.NextStart.After(now) {
+			a.slots.enqueue(in, *r.NextStart)
+		}
 	}
 	return out, nil
 }
@@ -96,6 +105,13 @@ func (a *Agent) instanceListLocked() []*instance {
 		out = append(out, in)
 	}
 	return out
+}
+
+// instanceCount is the number of instances.
+func (a *Agent) instanceCount() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return len(a.instances)
 }
 
 // lookup finds an instance by ID.

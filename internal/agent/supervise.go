@@ -24,6 +24,9 @@ const restartResetAfter = 60 * time.Second
 // ends the workload is left as it is, for the next agent to re-attach.
 func (in *instance) supervise(ctx context.Context) {
 	defer close(in.done)
+	// A supervisor that ends leaves the line and its slot to the others.
+	defer in.a.slots.release(in)
+	defer in.a.slots.withdraw(in)
 	for ctx.Err() == nil {
 		switch {
 		case in.recovering:
@@ -31,6 +34,7 @@ func (in *instance) supervise(ctx context.Context) {
 		case in.isLive():
 			in.watch(ctx)
 		case in.isRemoved():
+			in.a.slots.withdraw(in)
 			in.destroy(ctx)
 			return
 		default:
@@ -96,7 +100,7 @@ func (in *instance) vanished() {
 
 // idle handles an instance with no run going: it settles a stopped
 // instance, acts on restart requests and starts the instance when a start
-// is due and allowed.
+// is due and allowed and a start slot is its (see startSlots).
 func (in *instance) idle(ctx context.Context) {
 	now := in.a.now()
 	in.mu.Lock()
@@ -130,24 +134,36 @@ func (in *instance) idle(ctx context.Context) {
 		in.save()
 	}
 	wait := time.Duration(-1)
-	if next != nil && in.a.mayStart() {
-		if wait = next.Sub(now); wait <= 0 {
-			in.start(ctx)
-			return
+	switch {
+	case next == nil || next.After(now):
+		// No start due: no place in line for a start slot.
+		in.a.slots.withdraw(in)
+		if next != nil && in.a.mayStart() {
+			wait = next.Sub(now)
 		}
+	case !in.a.mayStart():
+		// Due, but nothing may start now: keep its place in line.
+		in.a.slots.enqueue(in, *next)
+	case in.a.slots.acquire(in, *next):
+		in.start(ctx)
+		return
 	}
 	waitFor(ctx, wait, in.wake)
 }
 
-// start starts a run of the instance.
+// start starts a run of the instance, which holds a start slot (and is
+// starting). The slot is freed when the start fails, or once the driver
+// has started the run, unless a health check must give its first verdict
+// first: watch frees it then.
 func (in *instance) start(ctx context.Context) {
+	slots := in.a.slots
 	asg := in.assignment()
 	drv, err := in.driver()
 	if err != nil {
 		in.startFailed(err)
+		slots.release(in)
 		return
 	}
-	in.setStatus(api.InstanceStatusStarting, "")
 	// A run that ended stays with the driver (its logs can be read) until
 	// the next start replaces it.
 	if err := drv.Destroy(ctx, in.id); err != nil && !errors.Is(err, driver.ErrNotFound) && ctx.Err() == nil {
@@ -158,17 +174,26 @@ func (in *instance) start(ctx context.Context) {
 		if ctx.Err() == nil {
 			in.startFailed(fmt.Errorf("start: %w", err))
 		}
+		slots.release(in)
 		return
 	}
+	_, checked := healthCheckOf(asg.Spec)
 	now := in.a.now()
 	in.mu.Lock()
 	r := &in.rec
 	r.Handle, r.Live, r.NextStart = &h, true, nil
 	r.StartedAt, r.ExitCode, r.OOMKilled = &now, nil, false
-	r.Status, r.Message = api.InstanceStatusRunning, ""
+	if checked {
+		r.Status, r.Message = api.InstanceStatusStarting, "started; waiting for its health check to pass"
+	} else {
+		r.Status, r.Message = api.InstanceStatusRunning, ""
+	}
 	in.mu.Unlock()
 	in.save()
 	in.event("running", "started by the "+drv.Name()+" driver")
+	if !checked {
+		slots.release(in)
+	}
 }
 
 // waitResult is what a driver's Wait answered.
@@ -201,7 +226,12 @@ func (in *instance) watch(ctx context.Context) {
 		ex, err := drv.Wait(wctx, in.id)
 		exits <- waitResult{ex, err}
 	})
+	defer in.a.slots.release(in)
 	checks := make(chan healthResult)
+	// holdEnds fires when the run has held its start slot for hold
+	// without a verdict of its health check.
+	var holdEnds <-chan time.Time
+	var hold time.Duration
 	if check, ok := healthCheckOf(asg.Spec); ok {
 		target := in.healthTarget(drv, asg.Spec)
 		wg.Go(func() {
@@ -212,6 +242,12 @@ func (in *instance) watch(ctx context.Context) {
 				}
 			})
 		})
+		if in.a.slots.holds(in) {
+			hold = startHold(check)
+			t := time.NewTimer(started.Add(hold).Sub(in.a.now()))
+			defer t.Stop()
+			holdEnds = t.C
+		}
 	}
 	for {
 		if plan, ok := in.stopPlan(); ok {
@@ -239,6 +275,9 @@ func (in *instance) watch(ctx context.Context) {
 			in.runEnded(ex, true)
 			return
 		case <-in.wake:
+		case <-holdEnds:
+			holdEnds = nil
+			in.started(fmt.Sprintf("no verdict from its health check within %s of the start; counted as started", hold))
 		case h := <-checks:
 			if in.healthChanged(ctx, drv, h, exits) {
 				return

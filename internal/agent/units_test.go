@@ -2,6 +2,7 @@ package agent
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"os"
@@ -281,5 +282,60 @@ func TestRecordsRoundTrip(t *testing.T) {
 	}
 	if _, err := loadRecords(dir); err == nil {
 		t.Error("a corrupt record loaded")
+	}
+}
+
+// A host with more instance reports than fit in a heartbeat sends those
+// the server has not taken yet, a heartbeat's worth at a time, then only
+// what changes.
+func TestReportsToSendStayUnderTheLimit(t *testing.T) {
+	a := &Agent{}
+	msg := strings.Repeat("m", 200)
+	all := make([]api.InstanceReport, 5000)
+	for i := range all {
+		all[i] = api.InstanceReport{ID: fmt.Sprintf("%08d-0000-7000-8000-000000000000", i), Generation: 1,
+			Status: api.InstanceStatusScheduled, Message: &msg}
+	}
+	seen := map[string]int{}
+	for range 10 {
+		send, left := a.reportsToSend(all)
+		if size := jsonSize(send); size > maxInstanceReportBytes {
+			t.Fatalf("%d bytes of reports in one heartbeat", size)
+		}
+		for _, r := range send {
+			seen[r.ID]++
+		}
+		a.reportsTaken(all, send)
+		if !left {
+			break
+		}
+	}
+	if len(seen) != len(all) {
+		t.Fatalf("%d of %d reports sent", len(seen), len(all))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Fatalf("report %s sent %d times", id, n)
+		}
+	}
+	if send, left := a.reportsToSend(all); len(send) != 0 || left {
+		t.Fatalf("%d unchanged reports sent again (left: %v)", len(send), left)
+	}
+
+	changed := slices.Clone(all[:len(all)-1]) // the last one is gone
+	changed[7].Status = api.InstanceStatusRunning
+	send, left := a.reportsToSend(changed)
+	if len(send) != 1 || send[0].ID != all[7].ID || left {
+		t.Fatalf("after one change: %d sent, left %v", len(send), left)
+	}
+	a.reportsTaken(changed, send)
+	if len(a.taken) != len(changed) {
+		t.Fatalf("%d reports remembered for %d instances", len(a.taken), len(changed))
+	}
+
+	// Reports that fit are all sent, every time.
+	few := all[:10]
+	if send, left := a.reportsToSend(few); len(send) != len(few) || left {
+		t.Fatalf("few reports: %d sent, left %v", len(send), left)
 	}
 }

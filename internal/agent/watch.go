@@ -1,8 +1,10 @@
 package agent
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/nimbus-cloud/nimbus/api"
@@ -18,7 +20,26 @@ const (
 	longPollSlack = 15 * time.Second
 	// watchRetryDelay is the wait after a failed request.
 	watchRetryDelay = 500 * time.Millisecond
+	// wakeGrace is how long a request may have run before a wake cuts it
+	// short. Once the revision moved, the server answers a waiting request
+	// by itself within its poll period (a second): only an older request
+	// may hang, on a connection lost in an outage, say.
+	wakeGrace = 2 * time.Second
+	// A host of n instances spaces its assignment requests, and the
+	// heartbeats it sends early, min(n × gapPerInstance, maxGap) apart:
+	// the server reads all of the host's instances for each, and a host of
+	// thousands must not have them all read again after every placement
+	// or status change of a boot storm. A host of a few instances hardly
+	// waits.
+	gapPerInstance = 200 * time.Microsecond
+	maxGap         = time.Second
 )
+
+// busyGap is the least time between two requests of a host of n
+// instances that read all of them on the server.
+func busyGap(n int) time.Duration {
+	return min(time.Duration(n)*gapPerInstance, maxGap)
+}
 
 // fetched is the answer to one assignments request.
 type fetched struct {
@@ -27,18 +48,22 @@ type fetched struct {
 }
 
 // watchLoop long-polls the host's assignments and reconciles the instances
-// with each answer. A wake (the heartbeat saw a new revision, or contact
-// was regained) cuts a waiting request short and asks again at once.
+// with each answer, then waits busyGap before asking again. A wake (the
+// heartbeat saw a new revision, or contact was regained) cuts a request
+// short (a request younger than wakeGrace only after a regained contact)
+// and asks again at once.
 func (a *Agent) watchLoop(ctx context.Context) {
 	var revision int64
 	now := true // ask without waiting: first request, or after a wake
 	for ctx.Err() == nil {
-		epoch := a.contactEpoch()
+		epoch, synced := a.syncState()
 		wait := longPollWait
-		if now {
+		if now || !synced {
+			// Nothing starts before assignments read after contact was
+			// (re)gained: ask for them at once.
 			wait = 0
 		}
-		res, woken := a.fetchAssignments(ctx, revision, wait)
+		res, woken := a.fetchAssignments(ctx, epoch, revision, wait)
 		now = woken
 		if res.err != nil {
 			if ctx.Err() != nil {
@@ -57,17 +82,26 @@ func (a *Agent) watchLoop(ctx context.Context) {
 		if !a.reconcile(ctx, *res.as) {
 			return
 		}
-		a.markSynced(epoch)
-		for _, in := range a.instanceList() {
-			poke(in.wake)
+		if a.markSynced(epoch) {
+			// Starts held back until now may go ahead. (Instances whose
+			// assignment changed were woken by reconcile.)
+			for _, in := range a.instanceList() {
+				poke(in.wake)
+			}
 		}
 		revision = res.as.Revision
+		if !waitFor(ctx, busyGap(len(res.as.Instances)), nil) {
+			return
+		}
 	}
 }
 
-// fetchAssignments asks for the assignments, giving up early when the
-// watcher is woken; woken reports that it was.
-func (a *Agent) fetchAssignments(ctx context.Context, revision int64, wait time.Duration) (fetched, bool) {
+// fetchAssignments asks for the assignments, sent in contact epoch epoch.
+// When the watcher is woken it gives up at once if contact was regained
+// since (the answer must be read after that), and otherwise once the
+// request is older than wakeGrace; woken reports that a wake came.
+func (a *Agent) fetchAssignments(ctx context.Context, epoch uint64, revision int64, wait time.Duration) (fetched, bool) {
+	sent := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, wait+longPollSlack)
 	defer cancel()
 	ch := make(chan fetched, 1)
@@ -90,9 +124,18 @@ func (a *Agent) fetchAssignments(ctx context.Context, revision int64, wait time.
 	case r := <-ch:
 		return r, false
 	case <-a.wakeWatch:
-		cancel()
-		return <-ch, true
 	}
+	if grace := wakeGrace - time.Since(sent); grace > 0 && a.contactEpoch() == epoch {
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case r := <-ch:
+			return r, true
+		case <-t.C:
+		}
+	}
+	cancel()
+	return <-ch, true
 }
 
 // reconcile drives the local instances to the assignments: first every
@@ -102,6 +145,7 @@ func (a *Agent) fetchAssignments(ctx context.Context, revision int64, wait time.
 // existing ones given their new desired state. It returns false if ctx
 // ended while waiting.
 func (a *Agent) reconcile(ctx context.Context, as api.AgentAssignments) bool {
+	a.slots.setLimit(as.MaxStarting)
 	want := make(map[string]api.Assignment, len(as.Instances))
 	for _, asg := range as.Instances {
 		want[asg.ID] = asg
@@ -131,12 +175,15 @@ func (a *Agent) reconcile(ctx context.Context, as api.AgentAssignments) bool {
 		a.forget(in)
 	}
 
-	for _, asg := range as.Instances {
+	// New instances queue for start slots in ID order (creation order).
+	ordered := slices.SortedFunc(slices.Values(as.Instances), func(x, y api.Assignment) int { return cmp.Compare(x.ID, y.ID) })
+	now := a.now()
+	for _, asg := range ordered {
 		if in, ok := a.lookup(asg.ID); ok {
 			in.update(asg)
 			continue
 		}
-		in := a.assigned(asg)
+		in := a.assigned(asg, now)
 		a.mu.Lock()
 		a.instances[in.id] = in
 		a.mu.Unlock()

@@ -23,7 +23,7 @@ func TestMonitorCountsFailuresInARow(t *testing.T) {
 		err  error
 		want Change
 	}{
-		{fail, Unchanged}, {fail, Unchanged}, {nil, Unchanged}, // a success resets the count
+		{fail, Failing}, {fail, Unchanged}, {nil, Passed}, // a success resets the count
 		{fail, Unchanged}, {fail, Unchanged}, {fail, BecameUnhealthy},
 		{fail, Unchanged}, {nil, BecameHealthy}, {nil, Unchanged},
 	}
@@ -47,9 +47,20 @@ func TestMonitorStartPeriod(t *testing.T) {
 
 	// A success ends the start period early.
 	m = NewMonitor(Check{Retries: 1, StartPeriod: 10 * time.Second}, t0)
-	m.Observe(t0.Add(time.Second), nil)
+	if got := m.Observe(t0.Add(time.Second), nil); got != Passed {
+		t.Fatalf("first success: %v", got)
+	}
 	if got := m.Observe(t0.Add(2*time.Second), fail); got != BecameUnhealthy {
 		t.Fatalf("failure after a success in the start period: %v", got)
+	}
+
+	// With several retries, the first failure after the start period ends
+	// the start without a verdict of unhealthy; later ones count on.
+	m = NewMonitor(Check{Retries: 2, StartPeriod: 10 * time.Second}, t0)
+	for i, want := range []Change{Unchanged, Failing, BecameUnhealthy, Unchanged} {
+		if got := m.Observe(t0.Add(time.Duration(9+i)*time.Second), fail); got != want {
+			t.Fatalf("failure at %d s: %v, want %v", 9+i, got, want)
+		}
 	}
 }
 
@@ -175,21 +186,23 @@ func TestWatchNotifiesTransitions(t *testing.T) {
 		return 0, nil
 	}}
 	c := Check{Kind: Exec, Command: []string{"check"}, Interval: 10 * time.Millisecond, Retries: 2}
+	failing.Store(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	changes := make(chan Change, 10)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		Watch(ctx, c, target, time.Now(), nil, func(ch Change, err error) {
-			if (ch == BecameUnhealthy) != (err != nil) {
+			if (ch == BecameUnhealthy || ch == Failing) != (err != nil) {
 				t.Errorf("change %v with error %v", ch, err)
 			}
 			changes <- ch
 		})
 	}()
-	failing.Store(true)
-	if got := <-changes; got != BecameUnhealthy {
-		t.Fatalf("first change %v", got)
+	for i, want := range []Change{Failing, BecameUnhealthy} {
+		if got := <-changes; got != want {
+			t.Fatalf("change %d: %v, want %v", i, got, want)
+		}
 	}
 	failing.Store(false)
 	if got := <-changes; got != BecameHealthy {

@@ -16,6 +16,13 @@ const (
 	BecameUnhealthy
 	// BecameHealthy: a probe succeeded after the instance was unhealthy.
 	BecameHealthy
+	// Passed: the run's first successful probe (it had not become
+	// unhealthy): the run has started.
+	Passed
+	// Failing: the run's first failure that counts (after its start
+	// period, before any success), short of Retries in a row: the start
+	// period is over without a pass.
+	Failing
 )
 
 // Monitor counts the failures in a row of one run of an instance. The zero
@@ -24,6 +31,7 @@ type Monitor struct {
 	retries   int
 	startEnds time.Time
 	succeeded bool
+	counted   bool // a failure has counted
 	failures  int
 	unhealthy bool
 }
@@ -38,28 +46,37 @@ func NewMonitor(c Check, start time.Time) *Monitor {
 // and reports the transition it causes.
 func (m *Monitor) Observe(at time.Time, err error) Change {
 	if err == nil {
+		first := !m.succeeded
 		m.succeeded = true
 		m.failures = 0
-		if m.unhealthy {
+		switch {
+		case m.unhealthy:
 			m.unhealthy = false
 			return BecameHealthy
+		case first:
+			return Passed
 		}
 		return Unchanged
 	}
 	if !m.succeeded && at.Before(m.startEnds) {
 		return Unchanged
 	}
+	firstCounted := !m.succeeded && !m.counted
+	m.counted = true
 	m.failures++
-	if !m.unhealthy && m.failures >= m.retries {
+	switch {
+	case !m.unhealthy && m.failures >= m.retries:
 		m.unhealthy = true
 		return BecameUnhealthy
+	case firstCounted:
+		return Failing
 	}
 	return Unchanged
 }
 
 // Watch probes t every c.Interval from start until ctx ends, and calls
 // notify with each transition and the probe error that caused it (nil for
-// BecameHealthy). now gives the time (time.Now when nil).
+// BecameHealthy and Passed). now gives the time (time.Now when nil).
 func Watch(ctx context.Context, c Check, t Target, start time.Time, now func() time.Time, notify func(Change, error)) {
 	if now == nil {
 		now = time.Now
