@@ -9,9 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nimbus-cloud/nimbus/api"
 	"github.com/nimbus-cloud/nimbus/internal/agent"
 	"github.com/nimbus-cloud/nimbus/internal/driver"
 	"github.com/nimbus-cloud/nimbus/internal/driver/docker"
+	"github.com/nimbus-cloud/nimbus/internal/driver/fake"
 	"github.com/nimbus-cloud/nimbus/internal/driver/process"
 )
 
@@ -20,6 +22,7 @@ func (a *app) agentCmd() *cobra.Command {
 		cfg      agent.Config
 		labels   []string
 		logLevel string
+		sim      simulation
 	)
 	cmd := &cobra.Command{
 		Use:   "agent --server URL --join-token TOKEN",
@@ -48,6 +51,12 @@ instances it runs.`,
 					cfg.StateDir = filepath.Join(os.TempDir(), fmt.Sprintf("nimbus-agent-%d", os.Getuid()))
 				}
 			}
+			if sim.on {
+				return runSimulatedAgent(cmd.Context(), cfg, sim)
+			}
+			if sim.cpu != 0 || sim.memoryMiB != 0 {
+				return fmt.Errorf("--simulate-cpu and --simulate-memory-mib apply only with --simulate: add --simulate, or leave them out")
+			}
 			return runAgent(cmd.Context(), cfg)
 		},
 	}
@@ -61,7 +70,41 @@ instances it runs.`,
 	f.StringArrayVar(&labels, "label", nil, "host label KEY=VALUE (repeat)")
 	f.BoolVar(&cfg.InsecureSkipVerify, "insecure", false, "accept the server's self-signed certificate")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	// Scale simulation only: hidden from help.
+	f.BoolVar(&sim.on, "simulate", false, "run nothing: fake process and docker drivers report every instance running (scale simulation)")
+	f.Float64Var(&sim.cpu, "simulate-cpu", 0, "with --simulate: cpu cores to report instead of this machine's")
+	f.Int64Var(&sim.memoryMiB, "simulate-memory-mib", 0, "with --simulate: memory (MiB) to report instead of this machine's")
+	for _, name := range []string{"simulate", "simulate-cpu", "simulate-memory-mib"} {
+		_ = f.MarkHidden(name)
+	}
 	return cmd
+}
+
+// simulation is what --simulate asks for.
+type simulation struct {
+	on        bool
+	cpu       float64
+	memoryMiB int64
+}
+
+// runSimulatedAgent runs an agent whose drivers are fakes named process
+// and docker, reporting the simulated capacity where one is given, until
+// ctx ends.
+func runSimulatedAgent(ctx context.Context, cfg agent.Config, sim simulation) error {
+	cfg.Drivers = []driver.Driver{fake.New(process.Name), fake.New(docker.Name)}
+	if sim.cpu != 0 || sim.memoryMiB != 0 {
+		if sim.cpu <= 0 || sim.memoryMiB <= 0 {
+			return fmt.Errorf("--simulate-cpu and --simulate-memory-mib must both be positive, or both left out to report this machine's capacity")
+		}
+		cfg.Capacity = &api.Capacity{CPU: sim.cpu, MemoryMib: sim.memoryMiB, DiskMib: 1 << 20, NetworkMbps: 10_000}
+	}
+	cfg.Logger.Warn("simulating: the process and docker drivers are fakes that run nothing; instances placed here are reported running but do not run",
+		"simulated_cpu", sim.cpu, "simulated_memory_mib", sim.memoryMiB)
+	ag, err := agent.New(cfg)
+	if err != nil {
+		return err
+	}
+	return ag.Run(ctx)
 }
 
 // runAgent builds the drivers this machine offers and runs an agent until
