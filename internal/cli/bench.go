@@ -13,7 +13,7 @@ import (
 
 func (a *app) benchCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bench", Short: "Measure Nimbus"}
-	cmd.AddCommand(a.benchAPICmd(), a.benchStartCmd(), a.benchSchedulerCmd())
+	cmd.AddCommand(a.benchAPICmd(), a.benchStartCmd(), a.benchSchedulerCmd(), a.benchFullPathCmd())
 	return cmd
 }
 
