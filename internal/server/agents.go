@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -169,7 +170,7 @@ func capacityFromAPI(c api.Capacity) store.HostResources {
 
 // reportable are the statuses an agent may report.
 var reportable = map[api.InstanceStatus]bool{
-	api.InstanceStatusStarting: true, api.InstanceStatusRunning: true, api.InstanceStatusUnhealthy: true,
+	api.InstanceStatusScheduled: true, api.InstanceStatusStarting: true, api.InstanceStatusRunning: true, api.InstanceStatusUnhealthy: true,
 	api.InstanceStatusRestarting: true, api.InstanceStatusExited: true, api.InstanceStatusFailed: true,
 	api.InstanceStatusStopping: true, api.InstanceStatusStopped: true,
 }
@@ -245,7 +246,7 @@ func (h handlers) AgentHeartbeat(ctx context.Context, req api.AgentHeartbeatRequ
 
 // takeReports records a heartbeat's instance reports, events and samples.
 func (h handlers) takeReports(ctx context.Context, tx store.Tx, host store.Host, in *api.AgentHeartbeat) error {
-	mine, err := hostInstances(ctx, tx, host.ID)
+	mine, err := reportedInstances(ctx, tx, host.ID, in)
 	if err != nil {
 		return err
 	}
@@ -309,6 +310,38 @@ func sameReport(a, b store.Instance) bool {
 	}
 	return a.Status == b.Status && codeA == codeB && a.OOMKilled == b.OOMKilled && a.Restarts == b.Restarts &&
 		a.Message == b.Message && a.StartedAt.Equal(b.StartedAt)
+}
+
+// reportedInstances returns the instances placed on a host that a report
+// speaks of, by ID: a host with thousands of instances reports only those
+// that changed, and the heartbeat's write transaction reads no more.
+func reportedInstances(ctx context.Context, tx store.Tx, hostID string, in *api.AgentHeartbeat) (map[string]*store.Instance, error) {
+	ids := map[string]bool{}
+	for _, r := range deref(in.Instances) {
+		ids[r.ID] = true
+	}
+	for _, e := range deref(in.Events) {
+		ids[e.InstanceID] = true
+	}
+	for _, m := range deref(in.Samples) {
+		if id := deref(m.InstanceID); id != "" {
+			ids[id] = true
+		}
+	}
+	out := map[string]*store.Instance{}
+	all := slices.Sorted(maps.Keys(ids))
+	for len(all) > 0 {
+		batch := all[:min(len(all), store.MaxPageLimit)]
+		all = all[len(batch):]
+		list, _, err := tx.ListInstances(ctx, store.InstanceFilter{IDs: batch, HostID: hostID, Page: store.Page{Limit: store.MaxPageLimit}})
+		if err != nil {
+			return nil, err
+		}
+		for n := range list {
+			out[list[n].ID] = &list[n]
+		}
+	}
+	return out, nil
 }
 
 // hostInstances returns every instance placed on a host, by ID.

@@ -201,8 +201,8 @@ func (h handlers) CreateHost(ctx context.Context, req api.CreateHostRequestObjec
 		if err := tx.CreateHost(ctx, &host); err != nil {
 			return err
 		}
-		out = hostToAPI(host, c)
-		return nil
+		out, err = hostAPICounted(ctx, tx, host, c)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -221,6 +221,15 @@ func checkIsolation(v *validate.Validator, tenants, images []string) {
 	}
 }
 
+// hostAPICounted converts a host of cluster c with its instance count.
+func hostAPICounted(ctx context.Context, tx store.Tx, host store.Host, c store.Cluster) (api.Host, error) {
+	one := []store.Host{host}
+	if err := tx.CountHostInstances(ctx, one); err != nil {
+		return api.Host{}, err
+	}
+	return hostToAPI(one[0], c), nil
+}
+
 // plain reports whether s has no control characters.
 func plain(s string) bool { return !strings.ContainsFunc(s, unicode.IsControl) }
 
@@ -232,8 +241,8 @@ func (h handlers) GetHost(ctx context.Context, req api.GetHostRequestObject) (ap
 		if err != nil {
 			return err
 		}
-		out = hostToAPI(host, c)
-		return nil
+		out, err = hostAPICounted(ctx, tx, host, c)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -287,8 +296,8 @@ func (h handlers) UpdateHost(ctx context.Context, req api.UpdateHostRequestObjec
 		if err := tx.UpdateHost(ctx, &host); err != nil {
 			return err
 		}
-		out = hostToAPI(host, c)
-		return nil
+		out, err = hostAPICounted(ctx, tx, host, c)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -344,8 +353,8 @@ func (h handlers) UpdateHostLabels(ctx context.Context, req api.UpdateHostLabels
 		if host, err = tx.GetHost(ctx, host.ID); err != nil {
 			return err
 		}
-		out = hostToAPI(host, c)
-		return nil
+		out, err = hostAPICounted(ctx, tx, host, c)
+		return err
 	})
 	if err != nil {
 		return nil, err

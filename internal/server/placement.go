@@ -315,7 +315,6 @@ func (p *placement) assign(ctx context.Context, i *store.Instance, hostID, why s
 	if err := p.tx.UpdateHost(ctx, &h); err != nil {
 		return false, err
 	}
-	h.InstanceCount++
 	p.remember(h)
 	i.HostID, i.HostName = h.ID, h.Name
 	i.Generation++
@@ -341,7 +340,6 @@ func (p *placement) unassign(ctx context.Context, i *store.Instance) error {
 	if err := p.tx.UpdateHost(ctx, &h); err != nil {
 		return err
 	}
-	h.InstanceCount--
 	p.remember(h)
 	p.touch(h.ID)
 	i.HostID, i.HostName = "", ""

@@ -44,7 +44,8 @@ type Host struct {
 	// DrainInstance is the instance a drain moved last: the next moves once
 	// it runs on its new host.
 	DrainInstance string
-	// InstanceCount is how many instances are placed on the host (read only).
+	// InstanceCount is how many instances are placed on the host (read
+	// only; filled by [HostTx.CountHostInstances]).
 	InstanceCount   int
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
@@ -132,4 +133,6 @@ type HostTx interface {
 	// UpdateHostLabels sets and removes labels atomically and sets UpdatedAt.
 	UpdateHostLabels(ctx context.Context, hostID string, set map[string]string, remove []string, now time.Time) error
 	DeleteHost(ctx context.Context, id string) error
+	// CountHostInstances fills in the InstanceCount of hosts.
+	CountHostInstances(ctx context.Context, hosts []Host) error
 }

@@ -110,7 +110,9 @@ type PlacedFilter struct {
 type InstanceFilter struct {
 	TenantID string
 	// TenantIDs, when non-nil, keeps instances of these tenants only.
-	TenantIDs  []string
+	TenantIDs []string
+	// IDs, when non-nil, keeps these instances only.
+	IDs        []string
 	ClusterID  string
 	HostID     string
 	Status     string

@@ -15,7 +15,7 @@ import (
 const hostCols = `h.id, h.name, h.cluster_id, h.address, h.cap_cpu, h.cap_memory_mib, h.cap_disk_mib, h.cap_network_mbps,
 	h.used_cpu, h.used_memory_mib, h.used_disk_mib, h.used_network_mbps, h.state, h.os, h.arch,
 	h.created_at, h.updated_at, h.last_heartbeat_at, h.agent_url, h.drivers, h.lease_until, h.zone,
-	h.isolated_tenants, h.isolated_images, h.drain_instance, (SELECT COUNT(*) FROM instances ci WHERE ci.host_id = h.id)`
+	h.isolated_tenants, h.isolated_images, h.drain_instance`
 
 func scanHost(s interface{ Scan(...any) error }) (store.Host, error) {
 	var h store.Host
@@ -26,7 +26,7 @@ func scanHost(s interface{ Scan(...any) error }) (store.Host, error) {
 		&h.Capacity.CPU, &h.Capacity.MemoryMiB, &h.Capacity.DiskMiB, &h.Capacity.NetworkMbps,
 		&h.Usage.CPU, &h.Usage.MemoryMiB, &h.Usage.DiskMiB, &h.Usage.NetworkMbps,
 		&h.State, &h.OS, &h.Arch, &created, &updated, &heartbeat, &h.AgentURL, &h.Drivers, &lease, &h.Zone,
-		&tenants, &images, &h.DrainInstance, &h.InstanceCount)
+		&tenants, &images, &h.DrainInstance)
 	if err != nil {
 		return h, err
 	}
@@ -199,6 +199,34 @@ func (t *tx) ListHosts(ctx context.Context, f store.HostFilter) ([]store.Host, s
 		return nil, "", err
 	}
 	return hosts, next, nil
+}
+
+func (t *tx) CountHostInstances(ctx context.Context, hosts []store.Host) error {
+	if len(hosts) == 0 {
+		return nil
+	}
+	ids := make([]string, len(hosts))
+	for n, h := range hosts {
+		ids[n] = h.ID
+	}
+	rows, err := t.query(ctx, "SELECT host_id, COUNT(*) FROM instances WHERE host_id IN ("+placeholders(len(ids))+") GROUP BY host_id", anySlice(ids)...)
+	if err != nil {
+		return wrap(err, "count host instances")
+	}
+	defer rows.Close()
+	counts := map[string]int{}
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return wrap(err, "count host instances")
+		}
+		counts[id] = n
+	}
+	for n := range hosts {
+		hosts[n].InstanceCount = counts[hosts[n].ID]
+	}
+	return wrap(rows.Err(), "count host instances")
 }
 
 func (t *tx) UpdateHost(ctx context.Context, h *store.Host) error {

@@ -123,6 +123,9 @@ func (t *tx) ListInstances(ctx context.Context, f store.InstanceFilter) ([]store
 	if f.TenantIDs != nil {
 		c.in("i.tenant_id", f.TenantIDs)
 	}
+	if f.IDs != nil {
+		c.in("i.id", f.IDs)
+	}
 	if f.ClusterID != "" {
 		c.add("i.cluster_id = ?", f.ClusterID)
 	}
