@@ -525,8 +525,11 @@ type AgentAssignments struct {
 	Instances []Assignment `json:"instances"`
 
 	// MaxStarting Instances the host may start at once (the cluster's max_starting_per_host); the rest wait in assignment order.
-	MaxStarting int   `json:"max_starting"`
-	Revision    int64 `json:"revision"`
+	MaxStarting int `json:"max_starting"`
+
+	// Present When set, `instances` holds only the assignments changed since the revision asked for, and this lists every instance the host must hold, with its generation; when absent, `instances` is the whole list.
+	Present  *[]AssignmentRef `json:"present,omitempty"`
+	Revision int64            `json:"revision"`
 }
 
 // AgentEvent Something that happened to an instance on a host.
@@ -635,6 +638,12 @@ type Assignment struct {
 	// Spec What runs and with which resources.
 	Spec   InstanceSpec `json:"spec"`
 	Tenant string       `json:"tenant"`
+}
+
+// AssignmentRef An instance a host must hold, by ID and generation.
+type AssignmentRef struct {
+	Generation int64  `json:"generation"`
+	ID         string `json:"id"`
 }
 
 // AuditRecord One audited action.

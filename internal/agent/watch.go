@@ -79,8 +79,15 @@ func (a *Agent) watchLoop(ctx context.Context) {
 			now = true
 			continue
 		}
-		if !a.reconcile(ctx, *res.as) {
+		complete, ok := a.reconcile(ctx, *res.as)
+		if !ok {
 			return
+		}
+		if !complete {
+			// The changes named an instance this agent does not hold as
+			// the server says: ask for the whole list.
+			revision, now = 0, true
+			continue
 		}
 		if a.markSynced(epoch) {
 			// Starts held back until now may go ahead. (Instances whose
@@ -90,7 +97,11 @@ func (a *Agent) watchLoop(ctx context.Context) {
 			}
 		}
 		revision = res.as.Revision
-		if !waitFor(ctx, busyGap(len(res.as.Instances)), nil) {
+		held := len(res.as.Instances)
+		if res.as.Present != nil {
+			held = len(*res.as.Present)
+		}
+		if !waitFor(ctx, busyGap(held), nil) {
 			return
 		}
 	}
@@ -142,17 +153,31 @@ func (a *Agent) fetchAssignments(ctx context.Context, epoch uint64, revision int
 // instance no longer assigned, or assigned in another generation, is
 // stopped and destroyed (this stops the stale copies of a host that comes
 // back after being given up on), and only then are new instances made and
-// existing ones given their new desired state. It returns false if ctx
-// ended while waiting.
-func (a *Agent) reconcile(ctx context.Context, as api.AgentAssignments) bool {
+// existing ones given their new desired state. The assignments are the
+// whole list, or (with Present) the changes since the agent's revision;
+// complete is false, and nothing is done, when Present names an instance
+// the agent does not hold at that generation without its assignment. ok
+// is false if ctx ended while waiting.
+func (a *Agent) reconcile(ctx context.Context, as api.AgentAssignments) (complete, ok bool) {
 	a.slots.setLimit(as.MaxStarting)
-	want := make(map[string]api.Assignment, len(as.Instances))
+	want := make(map[string]int64, len(as.Instances)) // ID -> generation
 	for _, asg := range as.Instances {
-		want[asg.ID] = asg
+		want[asg.ID] = asg.Generation
+	}
+	if as.Present != nil {
+		for _, ref := range *as.Present {
+			if _, changed := want[ref.ID]; changed {
+				continue
+			}
+			if in, held := a.lookup(ref.ID); !held || in.generation() != ref.Generation {
+				return false, true
+			}
+			want[ref.ID] = ref.Generation
+		}
 	}
 	var stale []*instance
 	for _, in := range a.instanceList() {
-		if asg, ok := want[in.id]; !ok || asg.Generation != in.generation() {
+		if gen, ok := want[in.id]; !ok || gen != in.generation() {
 			stale = append(stale, in)
 		}
 	}
@@ -170,7 +195,7 @@ func (a *Agent) reconcile(ctx context.Context, as api.AgentAssignments) bool {
 		select {
 		case <-in.done:
 		case <-ctx.Done():
-			return false
+			return true, false
 		}
 		a.forget(in)
 	}
@@ -190,7 +215,7 @@ func (a *Agent) reconcile(ctx context.Context, as api.AgentAssignments) bool {
 		a.log.Info("assigned", "instance", asg.ID, "name", asg.Name, "generation", asg.Generation, "desired", asg.Desired)
 		a.supervise(ctx, in)
 	}
-	return true
+	return true, true
 }
 
 // forget drops a removed instance from the agent's table once it is done.

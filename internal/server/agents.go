@@ -328,8 +328,12 @@ func reportedInstances(ctx context.Context, tx store.Tx, hostID string, in *api.
 			ids[id] = true
 		}
 	}
+	return instancesByID(ctx, tx, hostID, slices.Sorted(maps.Keys(ids)))
+}
+
+// instancesByID returns those of the instances ids placed on a host, by ID.
+func instancesByID(ctx context.Context, tx store.Tx, hostID string, all []string) (map[string]*store.Instance, error) {
 	out := map[string]*store.Instance{}
-	all := slices.Sorted(maps.Keys(ids))
 	for len(all) > 0 {
 		batch := all[:min(len(all), store.MaxPageLimit)]
 		all = all[len(batch):]
@@ -404,7 +408,27 @@ func (h handlers) AgentAssignments(ctx context.Context, req api.AgentAssignments
 		if err != nil {
 			return err
 		}
-		mine, err := hostInstances(ctx, tx, hostID)
+		// An agent at a revision of this host gets what changed since,
+		// and the list of what it must hold; a new agent gets everything.
+		refs, err := tx.HostAssignments(ctx, hostID)
+		if err != nil {
+			return err
+		}
+		delta := have > 0 && have <= rev
+		var ids []string
+		for _, r := range refs {
+			if !delta || r.AssignRev > have {
+				ids = append(ids, r.ID)
+			}
+		}
+		if delta {
+			present := make([]api.AssignmentRef, len(refs))
+			for n, r := range refs {
+				present[n] = api.AssignmentRef{ID: r.ID, Generation: r.Generation}
+			}
+			out.Present = &present
+		}
+		mine, err := instancesByID(ctx, tx, hostID, ids)
 		if err != nil {
 			return err
 		}

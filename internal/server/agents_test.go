@@ -266,3 +266,33 @@ func TestHostUsageUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// TestAssignmentsAnswerChangesSince: an agent at a revision gets only the
+// assignments changed since, with the list of everything it must hold.
+func TestAssignmentsAnswerChangesSince(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite)
+	ctx := context.Background()
+	call(e.admin.API.PutQuotaWithResponse(ctx, "admin", "default", api.QuotaPut{Tiers: []api.QuotaTierSpec{{Priority: ptr(0)}}})).ok(t)
+	agent, _ := join(t, e, "edge-one")
+	for _, name := range []string{"a", "b", "c"} {
+		call(e.admin.API.CreateInstanceWithResponse(ctx, "admin", api.InstanceCreate{Name: name,
+			Spec: api.InstanceSpec{Driver: api.InstanceDriverProcess, Command: &[]string{"sleep", "60"}}})).ok(t)
+	}
+	full := call(agent.API.AgentAssignmentsWithResponse(ctx, nil)).ok(t).JSON200
+	if len(full.Instances) != 3 || full.Present != nil {
+		t.Fatalf("first answer: %d instances, present %v", len(full.Instances), full.Present)
+	}
+	since := func(rev int64) *api.AgentAssignments {
+		return call(agent.API.AgentAssignmentsWithResponse(ctx, &api.AgentAssignmentsParams{Revision: &rev})).ok(t).JSON200
+	}
+	if same := since(full.Revision); len(same.Instances) != 0 || same.Present == nil || len(*same.Present) != 3 {
+		t.Fatalf("nothing changed, yet %d instances and present %v", len(same.Instances), same.Present)
+	}
+	call(e.admin.API.InstanceActionWithResponse(ctx, "admin", "b", api.InstanceActionRequest{Action: api.InstanceActionRequestActionStop})).ok(t)
+	call(e.admin.API.DeleteInstanceWithResponse(ctx, "admin", "c")).ok(t)
+	next := since(full.Revision)
+	if len(next.Instances) != 1 || next.Instances[0].Name != "b" || next.Instances[0].Desired != api.DesiredStateStopped ||
+		next.Present == nil || len(*next.Present) != 2 || next.Revision <= full.Revision {
+		t.Fatalf("after a stop and a delete: %+v", next)
+	}
+}

@@ -349,7 +349,7 @@ func (h handlers) InstanceAction(ctx context.Context, req api.InstanceActionRequ
 			}
 		}
 		if i.HostID != "" {
-			p.touch(i.HostID)
+			p.touch(i.HostID, i.ID)
 		}
 		return tx.UpdateInstance(ctx, &i)
 	})

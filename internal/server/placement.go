@@ -25,8 +25,10 @@ import (
 // it is charged, so concurrent placements on several servers never
 // overfill a host.
 type placement struct {
-	tx      store.Tx
-	touched map[string]bool
+	tx store.Tx
+	// touched maps each host whose agent must look at its assignments
+	// again to the instances whose assignment there changed.
+	touched map[string][]string
 	events  []store.InstanceEvent
 	// views caches each cluster's hosts for the transaction; assign and
 	// unassign keep it current.
@@ -46,7 +48,7 @@ type clusterView struct {
 }
 
 func newPlacement(tx store.Tx) *placement {
-	return &placement{tx: tx, touched: map[string]bool{}, views: map[string]*clusterView{}, decisions: map[string]int{}}
+	return &placement{tx: tx, touched: map[string][]string{}, views: map[string]*clusterView{}, decisions: map[string]int{}}
 }
 
 // event records an instance event, written by flush.
@@ -55,8 +57,8 @@ func (p *placement) event(i *store.Instance, typ, hostID, format string, args ..
 		Message: fmt.Sprintf(format, args...)})
 }
 
-// flush writes the recorded events and raises the assignment revision of
-// every touched host.
+// flush writes the recorded events, raises the assignment revision of
+// every touched host and stamps the changed instances with it.
 func (p *placement) flush(ctx context.Context) error {
 	if len(p.events) > 0 {
 		if err := p.tx.AddInstanceEvents(ctx, p.events); err != nil {
@@ -65,15 +67,22 @@ func (p *placement) flush(ctx context.Context) error {
 		p.events = nil
 	}
 	for _, id := range slices.Sorted(maps.Keys(p.touched)) {
-		if _, err := p.tx.BumpAssignRevision(ctx, id); err != nil {
+		rev, err := p.tx.BumpAssignRevision(ctx, id)
+		if err != nil {
+			return err
+		}
+		if err := p.tx.SetAssignRevision(ctx, p.touched[id], rev); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// touch marks a host whose agent must look at its assignments again.
-func (p *placement) touch(hostID string) { p.touched[hostID] = true }
+// touch marks a host whose agent must look at its assignments again, and
+// the instances (if any) whose assignment there changed.
+func (p *placement) touch(hostID string, changed ...string) {
+	p.touched[hostID] = append(p.touched[hostID], changed...)
+}
 
 // view returns the cluster's hosts, read once per transaction.
 func (p *placement) view(ctx context.Context, clusterID string) (*clusterView, error) {
@@ -320,7 +329,7 @@ func (p *placement) assign(ctx context.Context, i *store.Instance, hostID, why s
 	i.Generation++
 	i.Status, i.Message, i.ExitCode, i.OOMKilled, i.Restarts = store.StatusScheduled, "", nil, false, 0
 	i.StartedAt = time.Time{}
-	p.touch(h.ID)
+	p.touch(h.ID, i.ID)
 	p.decisions["placed"]++
 	p.event(i, "scheduled", h.ID, "placed on host %s%s", h.Name, why)
 	return true, p.tx.UpdateInstance(ctx, i)

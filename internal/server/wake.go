@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"iter"
+	"maps"
 	"sync"
 
 	"github.com/nimbus-cloud/nimbus/internal/store"
@@ -34,7 +36,7 @@ func (w *wakeup) host(id string) <-chan struct{} {
 }
 
 // wakeHosts wakes the agents waiting on these hosts.
-func (w *wakeup) wakeHosts(ids map[string]bool) {
+func (w *wakeup) wakeHosts(ids iter.Seq[string]) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for id := range ids {
@@ -74,7 +76,7 @@ func (s *Server) placing(ctx context.Context, c *change, fn func(tx store.Tx, p 
 	if err != nil {
 		return err
 	}
-	s.wake.wakeHosts(done.touched)
+	s.wake.wakeHosts(maps.Keys(done.touched))
 	if done.pokeAfter {
 		s.wake.poke()
 	}

@@ -91,6 +91,15 @@ type Placed struct {
 	HostPorts   []int
 }
 
+// AssignmentRef is an instance on a host, as its agent's long-poll sees it.
+type AssignmentRef struct {
+	ID         string
+	Generation int64
+	// AssignRev is the host's assignment revision when the instance's
+	// assignment last changed.
+	AssignRev int64
+}
+
 // PlacedFilter selects placed instances of a cluster for
 // [InstanceTx.ListPlaced]; its conditions are ANDed.
 type PlacedFilter struct {
@@ -140,6 +149,12 @@ type InstanceTx interface {
 	GetInstance(ctx context.Context, id string) (Instance, error)
 	GetInstanceByName(ctx context.Context, tenantID, name string) (Instance, error)
 	ListInstances(ctx context.Context, f InstanceFilter) (instances []Instance, next string, err error)
+	// SetAssignRevision records that the assignments of instances ids
+	// changed at their host's revision rev.
+	SetAssignRevision(ctx context.Context, ids []string, rev int64) error
+	// HostAssignments lists the instances placed on a host with their
+	// generation and the revision of their last assignment change, by ID.
+	HostAssignments(ctx context.Context, hostID string) ([]AssignmentRef, error)
 	// ListPlaced returns the instances with a host that f selects, in ID order.
 	ListPlaced(ctx context.Context, f PlacedFilter) ([]Placed, error)
 	// UpdateInstance writes the fields from Desired on and sets UpdatedAt.

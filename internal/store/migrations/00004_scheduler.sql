@@ -16,12 +16,16 @@ ALTER TABLE instances ADD COLUMN group_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE instances ADD COLUMN group_policy TEXT NOT NULL DEFAULT '';
 ALTER TABLE instances ADD COLUMN image TEXT NOT NULL DEFAULT '';
 ALTER TABLE instances ADD COLUMN host_ports TEXT NOT NULL DEFAULT '[]';
+-- The host's assignment revision at which the instance's assignment last
+-- changed: agents fetch only what changed since the revision they hold.
+ALTER TABLE instances ADD COLUMN assign_rev BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX instances_group ON instances (tenant_id, group_name);
 CREATE INDEX instances_cluster_priority ON instances (cluster_id, priority);
 
 -- +goose Down
 DROP INDEX instances_cluster_priority;
 DROP INDEX instances_group;
+ALTER TABLE instances DROP COLUMN assign_rev;
 ALTER TABLE instances DROP COLUMN host_ports;
 ALTER TABLE instances DROP COLUMN image;
 ALTER TABLE instances DROP COLUMN group_policy;

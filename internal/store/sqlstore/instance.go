@@ -168,6 +168,27 @@ func portList(ports []int) []int {
 	return ports
 }
 
+func (t *tx) SetAssignRevision(ctx context.Context, ids []string, rev int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := append([]any{rev}, anySlice(ids)...)
+	_, err := t.exec(ctx, "UPDATE instances SET assign_rev = ? WHERE id IN ("+placeholders(len(ids))+")", args...)
+	return wrap(err, "set assignment revision")
+}
+
+func (t *tx) HostAssignments(ctx context.Context, hostID string) ([]store.AssignmentRef, error) {
+	rows, err := t.query(ctx, "SELECT id, generation, assign_rev FROM instances WHERE host_id = ? ORDER BY id", hostID)
+	if err != nil {
+		return nil, wrap(err, "list host assignments")
+	}
+	list, err := scanAll(rows, func() (store.AssignmentRef, error) {
+		var r store.AssignmentRef
+		return r, rows.Scan(&r.ID, &r.Generation, &r.AssignRev)
+	})
+	return list, wrap(err, "list host assignments")
+}
+
 func (t *tx) ListPlaced(ctx context.Context, f store.PlacedFilter) ([]store.Placed, error) {
 	var c conds
 	c.add("i.cluster_id = ?", f.ClusterID)
