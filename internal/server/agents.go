@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -246,7 +245,26 @@ func (h handlers) AgentHeartbeat(ctx context.Context, req api.AgentHeartbeatRequ
 
 // takeReports records a heartbeat's instance reports, events and samples.
 func (h handlers) takeReports(ctx context.Context, tx store.Tx, host store.Host, in *api.AgentHeartbeat) error {
-	mine, err := reportedInstances(ctx, tx, host.ID, in)
+	// What the host holds, with its last reports, in one light read;
+	// whole rows only for the reports that changed something.
+	refs, err := tx.HostAssignments(ctx, host.ID, true)
+	if err != nil {
+		return err
+	}
+	held := make(map[string]int64, len(refs))
+	last := make(map[string]store.Instance, len(refs))
+	for _, r := range refs {
+		held[r.ID] = r.Generation
+		last[r.ID] = store.Instance{Generation: r.Generation, Status: r.Status, Restarts: r.Restarts, ExitCode: r.ExitCode,
+			OOMKilled: r.OOMKilled, Message: r.Message, StartedAt: r.StartedAt}
+	}
+	var ids []string
+	for _, r := range deref(in.Instances) {
+		if was, ok := last[r.ID]; ok && was.Generation == r.Generation && !sameReport(was, reported(was, r)) {
+			ids = append(ids, r.ID)
+		}
+	}
+	mine, err := instancesByID(ctx, tx, host.ID, ids)
 	if err != nil {
 		return err
 	}
@@ -255,13 +273,7 @@ func (h handlers) takeReports(ctx context.Context, tx store.Tx, host store.Host,
 		if !ok || i.Generation != r.Generation || !reportable[r.Status] {
 			continue
 		}
-		next := *i
-		next.Status, next.ExitCode, next.OOMKilled = string(r.Status), r.ExitCode, deref(r.OomKilled)
-		next.Restarts, next.Message = deref(r.Restarts), deref(r.Message)
-		next.StartedAt = time.Time{}
-		if r.StartedAt != nil {
-			next.StartedAt = fromWire(*r.StartedAt)
-		}
+		next := reported(*i, r)
 		if sameReport(*i, next) {
 			continue
 		}
@@ -274,7 +286,7 @@ func (h handlers) takeReports(ctx context.Context, tx store.Tx, host store.Host,
 	// write into the timeline of an instance it does not hold.
 	var events []store.InstanceEvent
 	for _, e := range deref(in.Events) {
-		if i, ok := mine[e.InstanceID]; ok && e.Generation == i.Generation {
+		if gen, ok := held[e.InstanceID]; ok && e.Generation == gen {
 			events = append(events, store.InstanceEvent{InstanceID: e.InstanceID, At: e.At, Type: e.Type,
 				Message: deref(e.Message), HostID: host.ID})
 		}
@@ -287,7 +299,7 @@ func (h handlers) takeReports(ctx context.Context, tx store.Tx, host store.Host,
 		id := deref(m.InstanceID)
 		if id == "" {
 			id = host.ID
-		} else if _, ok := mine[id]; !ok {
+		} else if _, ok := held[id]; !ok {
 			continue
 		}
 		samples = append(samples, store.MetricSample{ObjectID: id, Resolution: store.ResolutionRaw, At: m.At,
@@ -300,6 +312,17 @@ func (h handlers) takeReports(ctx context.Context, tx store.Tx, host store.Host,
 // unchanged report compares equal.
 func fromWire(t time.Time) time.Time { return time.UnixMicro(t.UnixMicro()).UTC() }
 
+// reported is i with what report r says of it.
+func reported(i store.Instance, r api.InstanceReport) store.Instance {
+	i.Status, i.ExitCode, i.OOMKilled = string(r.Status), r.ExitCode, deref(r.OomKilled)
+	i.Restarts, i.Message = deref(r.Restarts), deref(r.Message)
+	i.StartedAt = time.Time{}
+	if r.StartedAt != nil {
+		i.StartedAt = fromWire(*r.StartedAt)
+	}
+	return i
+}
+
 func sameReport(a, b store.Instance) bool {
 	codeA, codeB := -1000, -1000
 	if a.ExitCode != nil {
@@ -310,25 +333,6 @@ func sameReport(a, b store.Instance) bool {
 	}
 	return a.Status == b.Status && codeA == codeB && a.OOMKilled == b.OOMKilled && a.Restarts == b.Restarts &&
 		a.Message == b.Message && a.StartedAt.Equal(b.StartedAt)
-}
-
-// reportedInstances returns the instances placed on a host that a report
-// speaks of, by ID: a host with thousands of instances reports only those
-// that changed, and the heartbeat's write transaction reads no more.
-func reportedInstances(ctx context.Context, tx store.Tx, hostID string, in *api.AgentHeartbeat) (map[string]*store.Instance, error) {
-	ids := map[string]bool{}
-	for _, r := range deref(in.Instances) {
-		ids[r.ID] = true
-	}
-	for _, e := range deref(in.Events) {
-		ids[e.InstanceID] = true
-	}
-	for _, m := range deref(in.Samples) {
-		if id := deref(m.InstanceID); id != "" {
-			ids[id] = true
-		}
-	}
-	return instancesByID(ctx, tx, hostID, slices.Sorted(maps.Keys(ids)))
 }
 
 // instancesByID returns those of the instances ids placed on a host, by ID.
@@ -410,7 +414,7 @@ func (h handlers) AgentAssignments(ctx context.Context, req api.AgentAssignments
 		}
 		// An agent at a revision of this host gets what changed since,
 		// and the list of what it must hold; a new agent gets everything.
-		refs, err := tx.HostAssignments(ctx, hostID)
+		refs, err := tx.HostAssignments(ctx, hostID, false)
 		if err != nil {
 			return err
 		}

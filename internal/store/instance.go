@@ -98,6 +98,14 @@ type AssignmentRef struct {
 	// AssignRev is the host's assignment revision when the instance's
 	// assignment last changed.
 	AssignRev int64
+	// What the host's agent last reported, to tell a changed report
+	// (filled when asked for).
+	Status    string
+	Restarts  int
+	ExitCode  *int
+	OOMKilled bool
+	Message   string
+	StartedAt time.Time
 }
 
 // PlacedFilter selects placed instances of a cluster for
@@ -153,8 +161,9 @@ type InstanceTx interface {
 	// changed at their host's revision rev.
 	SetAssignRevision(ctx context.Context, ids []string, rev int64) error
 	// HostAssignments lists the instances placed on a host with their
-	// generation and the revision of their last assignment change, by ID.
-	HostAssignments(ctx context.Context, hostID string) ([]AssignmentRef, error)
+	// generation and the revision of their last assignment change, by ID,
+	// and with their last reports when reports is set.
+	HostAssignments(ctx context.Context, hostID string, reports bool) ([]AssignmentRef, error)
 	// ListPlaced returns the instances with a host that f selects, in ID order.
 	ListPlaced(ctx context.Context, f PlacedFilter) ([]Placed, error)
 	// UpdateInstance writes the fields from Desired on and sets UpdatedAt.

@@ -20,10 +20,13 @@ ALTER TABLE instances ADD COLUMN host_ports TEXT NOT NULL DEFAULT '[]';
 -- changed: agents fetch only what changed since the revision they hold.
 ALTER TABLE instances ADD COLUMN assign_rev BIGINT NOT NULL DEFAULT 0;
 CREATE INDEX instances_group ON instances (tenant_id, group_name);
+-- What an agent's long poll reads, from the index alone.
+CREATE INDEX instances_host_assign ON instances (host_id, id, generation, assign_rev);
 CREATE INDEX instances_cluster_priority ON instances (cluster_id, priority);
 
 -- +goose Down
 DROP INDEX instances_cluster_priority;
+DROP INDEX instances_host_assign;
 DROP INDEX instances_group;
 ALTER TABLE instances DROP COLUMN assign_rev;
 ALTER TABLE instances DROP COLUMN host_ports;

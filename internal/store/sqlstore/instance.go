@@ -177,14 +177,29 @@ func (t *tx) SetAssignRevision(ctx context.Context, ids []string, rev int64) err
 	return wrap(err, "set assignment revision")
 }
 
-func (t *tx) HostAssignments(ctx context.Context, hostID string) ([]store.AssignmentRef, error) {
-	rows, err := t.query(ctx, "SELECT id, generation, assign_rev FROM instances WHERE host_id = ? ORDER BY id", hostID)
+func (t *tx) HostAssignments(ctx context.Context, hostID string, reports bool) ([]store.AssignmentRef, error) {
+	cols := "id, generation, assign_rev"
+	if reports {
+		cols += ", status, restarts, exit_code, oom_killed, message, started_at"
+	}
+	rows, err := t.query(ctx, "SELECT "+cols+" FROM instances WHERE host_id = ? ORDER BY id", hostID)
 	if err != nil {
 		return nil, wrap(err, "list host assignments")
 	}
 	list, err := scanAll(rows, func() (store.AssignmentRef, error) {
 		var r store.AssignmentRef
-		return r, rows.Scan(&r.ID, &r.Generation, &r.AssignRev)
+		var exit, started sql.NullInt64
+		dest := []any{&r.ID, &r.Generation, &r.AssignRev}
+		if reports {
+			dest = append(dest, &r.Status, &r.Restarts, &exit, &r.OOMKilled, &r.Message, &started)
+		}
+		err := rows.Scan(dest...)
+		if exit.Valid {
+			code := int(exit.Int64)
+			r.ExitCode = &code
+		}
+		r.StartedAt = fromNullMicros(started)
+		return r, err
 	})
 	return list, wrap(err, "list host assignments")
 }
