@@ -27,7 +27,7 @@ var operationIDs = []string{
 	"ListHosts", "CreateHost", "GetHost", "UpdateHost", "UpdateHostLabels", "DeleteHost",
 	"CreateJoinToken", "GetHostMetrics",
 	"ListAllInstances", "ListInstances", "CreateInstance", "GetInstance", "DeleteInstance", "InstanceAction",
-	"ListInstanceEvents", "GetInstanceMetrics", "StreamInstanceLogs", "ExecInstance",
+	"ListInstanceEvents", "GetInstanceMetrics", "StreamInstanceLogs", "ExecInstance", "ExplainInstance",
 	"AgentJoin", "AgentHeartbeat", "AgentAssignments",
 	"ListAudit",
 }
