@@ -213,6 +213,7 @@ const sampleAbove = 1000
 // lower priority when nothing else makes room, or leaves it pending with
 // the reasons in its message. It reports whether i was placed.
 func (p *placement) place(ctx context.Context, i *store.Instance) (bool, error) {
+	var full *scheduling // the snapshot in which no host fitted
 	for range 3 {
 		s, err := p.snapshot(ctx, i, false)
 		if err != nil {
@@ -220,6 +221,7 @@ func (p *placement) place(ctx context.Context, i *store.Instance) (bool, error) 
 		}
 		d := s.sched.Place(&s.req)
 		if d.Host < 0 {
+			full = s
 			break
 		}
 		placed, err := p.assign(ctx, i, s.view.hosts[d.Host].ID, "")
@@ -235,11 +237,13 @@ func (p *placement) place(ctx context.Context, i *store.Instance) (bool, error) 
 			return placed, err
 		}
 	}
-	s, err := p.snapshot(ctx, i, false)
-	if err != nil {
-		return false, err
+	if full == nil {
+		var err error
+		if full, err = p.snapshot(ctx, i, false); err != nil {
+			return false, err
+		}
 	}
-	msg := "no host fits: " + s.sched.Explain(&s.req).String()
+	msg := "no host fits: " + full.sched.Explain(&full.req).String()
 	if why, _, ok := strings.Cut(i.Message, "; "); ok && strings.HasPrefix(why, preemptedBy) {
 		msg = why + "; " + msg
 	}
