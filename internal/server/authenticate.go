@@ -32,7 +32,11 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 		p, err := s.resolve(r)
 		if err != nil {
 			var pe *problem.Error
-			if !errors.As(err, &pe) {
+			switch {
+			case errors.As(err, &pe):
+			case r.Context().Err() != nil:
+				pe = problem.New(499, "canceled", "request canceled") // the client went away
+			default:
 				s.log.ErrorContext(r.Context(), "authenticate", "err", err)
 				pe = problem.Internal()
 			}

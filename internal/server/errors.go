@@ -44,7 +44,8 @@ func (s *Server) toProblem(ctx context.Context, err error) *problem.Error {
 		return problem.Conflict("", "%s", inUse.Error())
 	case errors.Is(err, store.ErrNotFound):
 		return problem.New(http.StatusNotFound, problem.CodeNotFound, "%s", err)
-	case errors.Is(err, context.Canceled):
+	case errors.Is(err, context.Canceled), ctx.Err() != nil:
+		// The client went away (a broken pipe, say): nothing failed here.
 		return problem.New(499, "canceled", "request canceled")
 	}
 	s.log.ErrorContext(ctx, "request failed", "request_id", infoFrom(ctx).id, "err", err)
