@@ -26,12 +26,6 @@ type change struct {
 // can alter access also raise the auth epoch there (see credCache). When fn fails,
 // the failure is recorded on its own and fn's error returned.
 func (s *Server) mutate(ctx context.Context, c *change, fn func(tx store.Tx) error) error {
-	select {
-	case s.userWrites <- struct{}{}:
-		defer func() { <-s.userWrites }()
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 	err := s.store.Write(ctx, func(tx store.Tx) error {
 		if err := fn(tx); err != nil {
 			return err

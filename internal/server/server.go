@@ -63,19 +63,7 @@ type Server struct {
 	// pendingSeen is the capacity print of the last pending pass that
 	// placed nothing: the next pass runs only when it changed.
 	pendingSeen atomic.Uint64
-	// userWrites bounds the users' write transactions waiting for the
-	// database at once. On SQLite's single writer this keeps agents'
-	// heartbeats (which do not queue here) from waiting behind a crowd of
-	// creates past their fence timeout: an overloaded server slows its
-	// users down, not its hosts' leases.
-	userWrites chan struct{}
 }
-
-// Bounds of userWrites: SQLite has one writer, PostgreSQL many.
-const (
-	sqliteUserWrites   = 2
-	postgresUserWrites = 32
-)
 
 // handlers implements the generated strict server interface.
 type handlers struct{ *Server }
@@ -100,10 +88,6 @@ func New(opts Options) (*Server, error) {
 	}
 	if s.advertiseURL == "" {
 		s.advertiseURL = "http://127.0.0.1:7070"
-	}
-	s.userWrites = make(chan struct{}, postgresUserWrites)
-	if opts.Store.Dialect() == store.DialectSQLite {
-		s.userWrites = make(chan struct{}, sqliteUserWrites)
 	}
 	if s.log == nil {
 		s.log = slog.Default()
