@@ -82,6 +82,9 @@ func (h handlers) ListHosts(ctx context.Context, req api.ListHostsRequestObject)
 		if err != nil {
 			return pageErr(err)
 		}
+		if err := tx.CountHostInstances(ctx, hosts); err != nil { // one query for the page
+			return err
+		}
 		l := newLookup(tx)
 		for _, host := range hosts {
 			ah, err := l.hostAPI(ctx, host)

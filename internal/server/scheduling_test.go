@@ -367,6 +367,9 @@ func TestTwoServersNeverOverfillAHost(t *testing.T) {
 	if placed != 10 || h.InstanceCount != 10 || h.Usage.CPU > 1+1e-9 {
 		t.Fatalf("%d placed, host has %d instances and %.2f cpu used of 1", placed, h.InstanceCount, h.Usage.CPU)
 	}
+	if list := call(two.admin.API.ListHostsWithResponse(context.Background(), nil)).ok(t).JSON200.Items; len(list) != 1 || list[0].InstanceCount != 10 {
+		t.Fatalf("host list: %+v", list)
+	}
 }
 
 // TestBootStormLimitReachesAgents: the cluster's max_starting_per_host
