@@ -97,26 +97,26 @@ func (d *Driver) Wait(ctx context.Context, id string) (driver.Exit, error) {
 
 // Stop ends the instance as a SIGTERM would; grace is not needed.
 func (d *Driver) Stop(_ context.Context, id string, _ time.Duration) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	r, ok := d.runs[id]
-	if !ok {
-		return driver.ErrNotFound
-	}
-	r.end(syscall.SIGTERM)
-	return nil
+	return d.end(id, syscall.SIGTERM, false)
 }
 
 // Destroy ends the instance if it runs (as a SIGKILL would) and forgets it.
 func (d *Driver) Destroy(_ context.Context, id string) error {
+	return d.end(id, syscall.SIGKILL, true)
+}
+
+// end ends instance id as signal sig would, and forgets it if asked.
+func (d *Driver) end(id string, sig syscall.Signal, forget bool) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	r, ok := d.runs[id]
 	if !ok {
 		return driver.ErrNotFound
 	}
-	r.end(syscall.SIGKILL)
-	delete(d.runs, id)
+	r.end(sig)
+	if forget {
+		delete(d.runs, id)
+	}
 	return nil
 }
 
