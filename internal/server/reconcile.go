@@ -351,15 +351,14 @@ func (s *Server) drainStep(ctx context.Context, hostID string) error {
 			d := sch.sched.Place(&sch.req)
 			if d.Host < 0 {
 				msg := fmt.Sprintf("host %s is draining but no other host fits: %s", h.Name, sch.sched.Explain(&sch.req))
-				if i.Message != msg {
+				// Said once per reason, not on every pass: the message
+				// field is the agent's, which reports over it.
+				if was, _ := s.drainNoted.Swap(i.ID, msg); was != msg {
 					p.event(i, "drain_waiting", h.ID, "%s", msg)
-					i.Message = msg
-					if err := tx.UpdateInstance(ctx, i); err != nil {
-						return err
-					}
 				}
 				continue
 			}
+			s.drainNoted.Delete(i.ID)
 			to := sch.view.hosts[d.Host]
 			if err := p.unassign(ctx, i); err != nil {
 				return err

@@ -389,3 +389,54 @@ func TestBootStormLimitReachesAgents(t *testing.T) {
 		t.Fatalf("agent told %d, want 2", got)
 	}
 }
+
+// TestDrainLeavesWhatFitsNowhere: an instance no other host takes stays
+// where it runs, says why, and the host stays draining; a placed
+// instance's explanation says where it is.
+func TestDrainLeavesWhatFitsNowhere(t *testing.T) {
+	e := newEnv(t, store.DialectSQLite)
+	ctx := context.Background()
+	e.reconcile()
+	tiers(t, e, "admin", 0)
+	agent := joinHost(t, e, "node-1", 4, 8192)
+	only := create(t, e.admin, "admin", proc("only", 1, 256))
+	ex := call(e.admin.API.ExplainInstanceWithResponse(ctx, "admin", "only")).ok(t).JSON200
+	if ex.Host == nil || *ex.Host != "node-1" || !strings.HasPrefix(ex.Summary, "placed on host node-1") {
+		t.Fatalf("explain of a placed instance: %+v", ex)
+	}
+	call(e.admin.API.UpdateHostWithResponse(ctx, "node-1", api.HostUpdate{State: ptr(api.HostSettableStateDraining)})).ok(t)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		events := call(e.admin.API.ListInstanceEventsWithResponse(ctx, "admin", "only", nil)).ok(t).JSON200.Items
+		if last := events[len(events)-1]; last.Type == "drain_waiting" {
+			if !strings.Contains(last.Message, "no other host fits") {
+				t.Fatalf("drain_waiting says %q", last.Message)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no drain_waiting event: %+v", events)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// The agent's reports write over the message; the timeline says it once.
+	for n := range 3 {
+		msg := fmt.Sprintf("report %d", n)
+		call(agent.API.AgentHeartbeatWithResponse(ctx, api.AgentHeartbeat{Instances: &[]api.InstanceReport{
+			{ID: only.ID, Generation: only.Generation, Status: api.InstanceStatusRunning, Message: &msg}}})).ok(t)
+		time.Sleep(1100 * time.Millisecond)
+	}
+	waiting := 0
+	for _, ev := range call(e.admin.API.ListInstanceEventsWithResponse(ctx, "admin", "only", nil)).ok(t).JSON200.Items {
+		if ev.Type == "drain_waiting" {
+			waiting++
+		}
+	}
+	if waiting != 1 {
+		t.Fatalf("%d drain_waiting events, want 1", waiting)
+	}
+	h := call(e.admin.API.GetHostWithResponse(ctx, "node-1")).ok(t).JSON200
+	if i := show(t, e.admin, "admin", "only"); i.Host != "node-1" || h.State != api.HostStateDraining || h.InstanceCount != 1 {
+		t.Fatalf("instance on %q, host %s with %d instances", i.Host, h.State, h.InstanceCount)
+	}
+}

@@ -63,6 +63,9 @@ type Server struct {
 	// pendingSeen is the capacity print of the last pending pass that
 	// placed nothing: the next pass runs only when it changed.
 	pendingSeen atomic.Uint64
+	// drainNoted maps an instance a drain could not move to the reason
+	// last put in its timeline, so that it is said once.
+	drainNoted sync.Map
 }
 
 // handlers implements the generated strict server interface.
